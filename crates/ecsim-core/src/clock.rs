@@ -1,0 +1,81 @@
+//! Time as an injectable dependency: tests move a manual clock instead of sleeping.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Millis;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as Millis
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(start: Millis) -> Self {
+        Self(AtomicI64::new(start))
+    }
+    pub fn advance(&self, by: Millis) {
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// ECS resource time: `yyyy-MM-ddTHH:mm:ssZ`, UTC, second precision.
+pub fn format_time(at: Millis) -> String {
+    let dt = OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
+    let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Parses the timestamps clients send (`2024-01-01T12:00:00Z`, RFC 3339 in general) and
+/// ECS's minute-precision filter values (`2024-01-01T12:00Z`).
+pub fn parse_time(text: &str) -> Option<Millis> {
+    let parsed = OffsetDateTime::parse(text, &Rfc3339).ok().or_else(|| {
+        let with_seconds = text.strip_suffix('Z').filter(|t| t.len() == 16)?;
+        OffsetDateTime::parse(&format!("{with_seconds}:00Z"), &Rfc3339).ok()
+    })?;
+    Some((parsed.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_ecs_time() {
+        let t = parse_time("2024-01-01T12:00:00Z").unwrap();
+        assert_eq!(format_time(t), "2024-01-01T12:00:00Z");
+        assert_eq!(parse_time("2024-01-01T12:00Z"), Some(t));
+        assert_eq!(parse_time("2024-01-01 12:00:00"), None);
+        assert_eq!(parse_time("garbage"), None);
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(1000);
+        assert_eq!(c.now(), 1000);
+        c.advance(500);
+        assert_eq!(c.now(), 1500);
+    }
+}

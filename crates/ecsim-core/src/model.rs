@@ -1,0 +1,284 @@
+//! The resources ecsim keeps, as plain values. Enums carry their exact wire spelling.
+
+use crate::Millis;
+use serde::{Deserialize, Serialize};
+
+pub type AccountId = i64;
+
+/// Defines a wire enum: exact spelling out, case-sensitive parse in.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(ImageStatus {
+    Creating => "Creating",
+    Waiting => "Waiting",
+    Available => "Available",
+    UnAvailable => "UnAvailable",
+    CreateFailed => "CreateFailed",
+    Deprecated => "Deprecated",
+});
+
+wire_enum!(OsType { Linux => "linux", Windows => "windows" });
+
+wire_enum!(Architecture { I386 => "i386", X86_64 => "x86_64", Arm64 => "arm64" });
+
+wire_enum!(BootMode { Bios => "BIOS", Uefi => "UEFI", UefiPreferred => "UEFI-Preferred" });
+
+wire_enum!(OwnerAlias {
+    System => "system",
+    SelfOwned => "self",
+    Others => "others",
+    Marketplace => "marketplace",
+});
+
+wire_enum!(InstanceStatus {
+    Pending => "Pending",
+    Running => "Running",
+    Starting => "Starting",
+    Stopping => "Stopping",
+    Stopped => "Stopped",
+});
+
+wire_enum!(DiskType { System => "system", Data => "data" });
+
+wire_enum!(SnapshotStatus {
+    Progressing => "progressing",
+    Accomplished => "accomplished",
+    Failed => "failed",
+});
+
+wire_enum!(ResourceType {
+    Image => "image",
+    Instance => "instance",
+    Snapshot => "snapshot",
+    Disk => "disk",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskMapping {
+    pub device: String,
+    pub kind: DiskType,
+    pub size_gib: i64,
+    pub snapshot_id: Option<String>,
+    pub format: String,
+}
+
+/// An image. System images have no owner. A deleted image keeps its row as a tombstone, so a
+/// repeated DeleteImage from its owner is recognised and ignored (design.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub id: String,
+    pub region_id: String,
+    pub owner: Option<AccountId>,
+    pub name: String,
+    pub description: String,
+    pub family: String,
+    pub version: String,
+    pub status: ImageStatus,
+    pub os_type: OsType,
+    pub os_name: String,
+    pub os_name_en: String,
+    pub platform: String,
+    pub architecture: Architecture,
+    pub boot_mode: BootMode,
+    pub size_gib: i64,
+    pub license_type: String,
+    pub imds_support: String,
+    pub nvme_support: String,
+    pub is_copied: bool,
+    pub is_public: bool,
+    pub created_at: Millis,
+    /// While `Creating`: when creation completes. Progress is derived from it.
+    pub ready_at: Option<Millis>,
+    pub deleted_at: Option<Millis>,
+    pub source_instance_id: Option<String>,
+    pub disk_mappings: Vec<DiskMapping>,
+}
+
+impl Image {
+    pub fn is_system(&self) -> bool {
+        self.owner.is_none()
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// Creation progress as ECS shows it: `"0%"` … `"100%"`.
+    pub fn progress(&self, now: Millis) -> String {
+        format!(
+            "{}%",
+            progress_percent(
+                self.created_at,
+                self.ready_at,
+                now,
+                self.status == ImageStatus::Creating
+            )
+        )
+    }
+}
+
+/// Percentage of a timed creation; `running` false means it already ended.
+pub fn progress_percent(started: Millis, ready: Option<Millis>, now: Millis, running: bool) -> i64 {
+    match (running, ready) {
+        (false, _) | (true, None) => 100,
+        (true, Some(ready)) if ready <= started => 99,
+        // Never show 100% while the status still says it is running.
+        (true, Some(ready)) => ((now - started).max(0) * 100 / (ready - started)).clamp(0, 99),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub owner: AccountId,
+    pub region_id: String,
+    pub zone_id: String,
+    pub name: String,
+    pub instance_type: String,
+    pub image_id: String,
+    pub status: InstanceStatus,
+    pub cpu: u32,
+    pub memory_mib: u32,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disk {
+    pub id: String,
+    pub owner: AccountId,
+    pub region_id: String,
+    pub zone_id: String,
+    pub instance_id: Option<String>,
+    pub kind: DiskType,
+    pub device: String,
+    pub category: String,
+    pub size_gib: i64,
+    /// The image the disk was created from (system disks).
+    pub image_id: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub owner: AccountId,
+    pub region_id: String,
+    pub name: String,
+    pub description: String,
+    pub source_disk_id: String,
+    pub source_disk_type: DiskType,
+    pub source_disk_size_gib: i64,
+    /// The image the source disk was created from, so an image built from this snapshot can
+    /// inherit its OS description.
+    pub source_image_id: Option<String>,
+    pub status: SnapshotStatus,
+    pub created_at: Millis,
+    pub ready_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub id: String,
+    pub local_name_en: String,
+    pub local_name_zh: String,
+    pub endpoint: String,
+    pub zones: Vec<String>,
+}
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+wire_enum!(KeyStatus { Active => "Active", Inactive => "Inactive" });
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: Secret,
+    pub account_id: AccountId,
+    pub status: KeyStatus,
+    pub created_at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_enums_round_trip_their_spelling() {
+        for s in ImageStatus::ALL {
+            assert_eq!(ImageStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(
+            BootMode::parse("UEFI-Preferred"),
+            Some(BootMode::UefiPreferred)
+        );
+        assert_eq!(OwnerAlias::parse("self"), Some(OwnerAlias::SelfOwned));
+        assert_eq!(ImageStatus::parse("available"), None);
+    }
+
+    #[test]
+    fn progress_never_reaches_100_while_running() {
+        assert_eq!(progress_percent(0, Some(1000), 0, true), 0);
+        assert_eq!(progress_percent(0, Some(1000), 500, true), 50);
+        assert_eq!(progress_percent(0, Some(1000), 5000, true), 99);
+        assert_eq!(progress_percent(0, Some(1000), 5000, false), 100);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let k = AccessKey {
+            id: "LTAI".into(),
+            secret: Secret::new("hunter2"),
+            account_id: 1,
+            status: KeyStatus::Active,
+            created_at: 0,
+        };
+        assert!(!format!("{k:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,224 @@
+//! The one action table: every operation ecsim serves, its handler, how it takes its region,
+//! and what RAM authorizes it against (spec ecs-image-api §5).
+
+use crate::handlers::{self, Ctx, Reply};
+use ecsim_wire::ApiError;
+
+pub const ECS_VERSION: &str = "2014-05-26";
+
+/// How an operation names its region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionRule {
+    /// `RegionId` is required: missing → 400 `MissingRegionId`, unknown → 404.
+    Required,
+    /// Required, with the tag APIs' own missing-parameter error.
+    RequiredTagStyle,
+    /// Optional (DescribeRegions); validated when present.
+    Optional,
+    /// The region comes from the resource named by another parameter.
+    FromResource,
+}
+
+/// RAM access levels (spec ram-authorization §1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLevel {
+    Get,
+    List,
+    Create,
+    Update,
+    Delete,
+}
+
+pub struct Action {
+    pub name: &'static str,
+    pub ram_action: &'static str,
+    pub access: AccessLevel,
+    /// The resource ARN's relative part, `{Param}` standing for a request parameter;
+    /// `*` for "All Resources". Region and account complete it as `acs:ecs:{region}:{account}:…`.
+    pub resource: &'static str,
+    pub region: RegionRule,
+    pub handler: fn(&Ctx<'_>) -> Result<Reply, ApiError>,
+}
+
+macro_rules! action {
+    ($name:literal, $access:ident, $resource:literal, $region:ident, $handler:path) => {
+        Action {
+            name: $name,
+            ram_action: concat!("ecs:", $name),
+            access: AccessLevel::$access,
+            resource: $resource,
+            region: RegionRule::$region,
+            handler: $handler,
+        }
+    };
+}
+
+pub const ACTIONS: &[Action] = &[
+    action!(
+        "DescribeRegions",
+        Get,
+        "*",
+        Optional,
+        handlers::regions::describe_regions
+    ),
+    action!(
+        "DescribeZones",
+        Get,
+        "*",
+        Required,
+        handlers::regions::describe_zones
+    ),
+    action!(
+        "DescribeImages",
+        Get,
+        "image/*",
+        Required,
+        handlers::images::describe_images
+    ),
+    action!(
+        "CreateImage",
+        Create,
+        "image/*",
+        Required,
+        handlers::images::create_image
+    ),
+    action!(
+        "DeleteImage",
+        Delete,
+        "image/{ImageId}",
+        Required,
+        handlers::images::delete_image
+    ),
+    action!(
+        "ModifyImageAttribute",
+        Update,
+        "image/{ImageId}",
+        Required,
+        handlers::images::modify_image_attribute
+    ),
+    action!(
+        "RunInstances",
+        Create,
+        "*",
+        Required,
+        handlers::instances::run_instances
+    ),
+    action!(
+        "CreateInstance",
+        Create,
+        "*",
+        Required,
+        handlers::instances::create_instance
+    ),
+    action!(
+        "DescribeInstances",
+        List,
+        "instance/*",
+        Required,
+        handlers::instances::describe_instances
+    ),
+    action!(
+        "StartInstance",
+        Update,
+        "instance/{InstanceId}",
+        FromResource,
+        handlers::instances::start_instance
+    ),
+    action!(
+        "StopInstance",
+        Update,
+        "instance/{InstanceId}",
+        FromResource,
+        handlers::instances::stop_instance
+    ),
+    action!(
+        "DeleteInstance",
+        Delete,
+        "instance/{InstanceId}",
+        FromResource,
+        handlers::instances::delete_instance
+    ),
+    action!(
+        "DeleteInstances",
+        Delete,
+        "instance/{InstanceId}",
+        Required,
+        handlers::instances::delete_instances
+    ),
+    action!(
+        "DescribeDisks",
+        List,
+        "disk/*",
+        Required,
+        handlers::instances::describe_disks
+    ),
+    action!(
+        "CreateSnapshot",
+        Create,
+        "snapshot/*",
+        FromResource,
+        handlers::snapshots::create_snapshot
+    ),
+    action!(
+        "DescribeSnapshots",
+        Get,
+        "snapshot/*",
+        Required,
+        handlers::snapshots::describe_snapshots
+    ),
+    action!(
+        "DeleteSnapshot",
+        Delete,
+        "snapshot/{SnapshotId}",
+        FromResource,
+        handlers::snapshots::delete_snapshot
+    ),
+    action!(
+        "TagResources",
+        Create,
+        "{ResourceType}/{ResourceId}",
+        RequiredTagStyle,
+        handlers::tags::tag_resources
+    ),
+    action!(
+        "UntagResources",
+        Delete,
+        "{ResourceType}/{ResourceId}",
+        RequiredTagStyle,
+        handlers::tags::untag_resources
+    ),
+    action!(
+        "ListTagResources",
+        Get,
+        "*",
+        RequiredTagStyle,
+        handlers::tags::list_tag_resources
+    ),
+];
+
+/// Looks an operation up by its exact (case-sensitive) name.
+pub fn find(name: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_ram_actions_follow_them() {
+        for (i, a) in ACTIONS.iter().enumerate() {
+            assert!(
+                ACTIONS[i + 1..].iter().all(|b| b.name != a.name),
+                "{} twice",
+                a.name
+            );
+            assert_eq!(a.ram_action, format!("ecs:{}", a.name));
+        }
+        assert_eq!(
+            find("DeleteImage").map(|a| a.resource),
+            Some("image/{ImageId}")
+        );
+        assert!(find("deleteimage").is_none());
+    }
+}

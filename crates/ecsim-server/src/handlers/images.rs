@@ -1,0 +1,699 @@
+//! DescribeImages, CreateImage, ModifyImageAttribute and DeleteImage.
+
+use super::{Ctx, Reply, dry_run_gate, idempotent};
+use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
+use crate::present::{self, ImageView, object};
+use ecsim_core::catalog;
+use ecsim_core::clock::parse_time;
+use ecsim_core::ids::new_id;
+use ecsim_core::model::{
+    Architecture, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType, ResourceType,
+    Snapshot, SnapshotStatus,
+};
+use ecsim_core::rules::{self, DeleteTarget, DeletionFacts};
+use ecsim_core::validate;
+use ecsim_store::{ImageQuery, OwnerSet, Tx};
+use ecsim_wire::{ApiError, Code, Params};
+use serde_json::json;
+
+fn image_query(ctx: &Ctx<'_>) -> Result<(ImageQuery, Paging), ApiError> {
+    let p = ctx.params;
+    let paging = Paging::from_params(p)?;
+    let is_public = p.bool("IsPublic")?;
+    let alias = p.get_nonempty("ImageOwnerAlias");
+    if is_public == Some(true) && alias != Some("others") {
+        return Err(ApiError::new(
+            Code::InvalidImageOwnerAliasPublicImageUnsupported,
+        ));
+    }
+    let owners = match alias {
+        None => OwnerSet {
+            system: true,
+            own: true,
+            shared_with_me: true,
+            community: false,
+        },
+        Some("system") => OwnerSet {
+            system: true,
+            ..Default::default()
+        },
+        Some("self") => OwnerSet {
+            own: true,
+            ..Default::default()
+        },
+        Some("others") if is_public == Some(true) => OwnerSet {
+            community: true,
+            ..Default::default()
+        },
+        Some("others") => OwnerSet {
+            shared_with_me: true,
+            ..Default::default()
+        },
+        // ecsim carries no marketplace images.
+        Some("marketplace") => OwnerSet::default(),
+        Some(_) => return Err(ApiError::new(Code::InvalidImageOwnerAliasValueNotSupported)),
+    };
+    let owner_id = match p.int("ImageOwnerId")? {
+        Some(_) if alias != Some("others") => {
+            return Err(ApiError::new(Code::InvalidImageOwnerIdUnsupported));
+        }
+        other => other,
+    };
+    let statuses = match p.get_nonempty("Status") {
+        None => vec![ImageStatus::Available],
+        Some(list) => {
+            let parts = comma_list(list);
+            if parts.iter().any(|s| s.eq_ignore_ascii_case("ALL")) {
+                if parts.len() > 1 {
+                    return Err(ApiError::invalid_parameter(
+                        "Status",
+                        "ALL cannot be combined with other values",
+                    ));
+                }
+                Vec::new()
+            } else {
+                parts
+                    .iter()
+                    .map(|s| {
+                        ImageStatus::parse(s)
+                            .ok_or_else(|| ApiError::invalid_parameter("Status", s))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        }
+    };
+    let ids: Vec<String> = match p.get_nonempty("ImageId") {
+        None => Vec::new(),
+        Some(list) => {
+            let ids: Vec<String> = comma_list(list).into_iter().map(str::to_string).collect();
+            if ids.len() > 100 {
+                return Err(ApiError::invalid_parameter(
+                    "ImageId",
+                    "holds at most 100 ids",
+                ));
+            }
+            ids
+        }
+    };
+    let in_use = match p.get_nonempty("Usage") {
+        None => None,
+        Some("instance") => Some(true),
+        Some("none") => Some(false),
+        Some(_) => return Err(ApiError::new(Code::InvalidUsage)),
+    };
+    let os_type = p
+        .get_nonempty("OSType")
+        .map(|s| {
+            OsType::parse(&s.to_ascii_lowercase()).ok_or_else(|| ApiError::new(Code::InvalidOsType))
+        })
+        .transpose()?;
+    let mut architecture = p
+        .get_nonempty("Architecture")
+        .map(|s| Architecture::parse(s).ok_or_else(|| ApiError::new(Code::InvalidArchitecture)))
+        .transpose()?;
+    if let Some(t) = p.get_nonempty("InstanceType") {
+        let spec = catalog::instance_type(t).ok_or_else(|| {
+            ApiError::new(Code::InvalidInstanceTypeValueNotSupported).with_message(format!(
+                "The specified instance type {t} does not exist. You can use the DescribeInstanceTypes API to query the available instance types."
+            ))
+        })?;
+        if architecture.is_some_and(|a| a != spec.architecture) {
+            return Ok((
+                ImageQuery {
+                    limit: 0,
+                    ..Default::default()
+                },
+                paging,
+            ));
+        }
+        architecture = Some(spec.architecture);
+    }
+    let (mut created_from, mut created_to) = (None, None);
+    for filter in p.object_list("Filter")? {
+        let key = filter.get("Key").map(String::as_str).unwrap_or_default();
+        let value = filter.get("Value").map(String::as_str).unwrap_or_default();
+        match key {
+            "CreationStartTime" | "CreationEndTime" => {
+                let at =
+                    parse_time(value).ok_or_else(|| ApiError::new(Code::InvalidFilterValue))?;
+                if key == "CreationStartTime" {
+                    created_from = Some(at);
+                } else {
+                    created_to = Some(at);
+                }
+            }
+            // Every ecsim image is VPC-ready and supports the online resize features.
+            "NetworkType"
+            | "CpuOnlineUpgrade"
+            | "CpuOnlineDowngrade"
+            | "MemoryOnlineUpgrade"
+            | "MemoryOnlineDowngrade" => {}
+            _ => return Err(ApiError::new(Code::InvalidFilterKeyNotFound)),
+        }
+    }
+    let query = ImageQuery {
+        caller: ctx.account(),
+        region_id: ctx.region_id().to_string(),
+        ids,
+        name_contains: p.get_nonempty("ImageName").map(str::to_string),
+        family: p.get_nonempty("ImageFamily").map(str::to_string),
+        owners,
+        owner_id,
+        statuses,
+        os_type,
+        architecture,
+        in_use,
+        snapshot_id: p.get_nonempty("SnapshotId").map(str::to_string),
+        tags: tag_filters(p)?,
+        created_from,
+        created_to,
+        offset: paging.offset(),
+        limit: paging.size,
+    };
+    Ok((query, paging))
+}
+
+pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (query, paging) = image_query(ctx)?;
+    dry_run_gate(ctx.params)?;
+    let (total, images) = ctx.app.store.read(|tx| {
+        let page = if query.limit == 0 {
+            Default::default()
+        } else {
+            tx.find_images(&query)?
+        };
+        let mut shown = Vec::with_capacity(page.items.len());
+        for image in &page.items {
+            let tags = tx.tags(ResourceType::Image, &image.id)?;
+            let in_use = tx.instances_using_image(&image.id)? > 0;
+            let shared_accounts = if image.owner == Some(ctx.account()) {
+                tx.shared_accounts(&image.id)?
+            } else {
+                0
+            };
+            shown.push(present::image(&ImageView {
+                image,
+                caller: ctx.account(),
+                tags: &tags,
+                in_use,
+                shared_accounts,
+                now: ctx.now,
+            }));
+        }
+        Ok((page.total, shown))
+    })?;
+    Ok(object(json!({
+        "RegionId": ctx.region_id(),
+        "TotalCount": total,
+        "PageNumber": paging.number,
+        "PageSize": paging.size,
+        "Images": { "Image": images },
+    })))
+}
+
+/// The image's own descriptive fields, as CreateImage takes them.
+struct NewImageFields {
+    name: Option<String>,
+    description: String,
+    family: String,
+    version: String,
+    platform: Option<String>,
+    architecture: Option<Architecture>,
+    boot_mode: Option<BootMode>,
+    imds_support: Option<String>,
+}
+
+fn new_image_fields(p: &Params) -> Result<NewImageFields, ApiError> {
+    let name = p.get_nonempty("ImageName").map(str::to_string);
+    if let Some(n) = &name {
+        validate::image_name(n)
+            .map_err(|e| e.with_message("The specified Image name is wrongly formed."))?;
+    }
+    let description = p
+        .get_nonempty("Description")
+        .unwrap_or_default()
+        .to_string();
+    if !description.is_empty() {
+        validate::description(&description)?;
+    }
+    let family = p
+        .get_nonempty("ImageFamily")
+        .unwrap_or_default()
+        .to_string();
+    if !family.is_empty() {
+        validate::image_family(&family)?;
+    }
+    let architecture = p
+        .get_nonempty("Architecture")
+        .map(|a| {
+            Architecture::parse(a).ok_or_else(|| ApiError::invalid_parameter("Architecture", a))
+        })
+        .transpose()?;
+    let boot_mode = p
+        .get_nonempty("BootMode")
+        .map(|b| BootMode::parse(b).ok_or_else(|| ApiError::new(Code::InvalidBootModeNotSupport)))
+        .transpose()?;
+    let imds_support = p
+        .get_nonempty("Features.ImdsSupport")
+        .map(|v| match v {
+            "v1" | "v2" => Ok(v.to_string()),
+            _ => Err(ApiError::invalid_parameter(
+                "Features.ImdsSupport",
+                "must be v1 or v2",
+            )),
+        })
+        .transpose()?;
+    Ok(NewImageFields {
+        name,
+        description,
+        family,
+        version: p
+            .get_nonempty("ImageVersion")
+            .unwrap_or_default()
+            .to_string(),
+        platform: p.get_nonempty("Platform").map(str::to_string),
+        architecture,
+        boot_mode,
+        imds_support,
+    })
+}
+
+/// One requested `DiskDeviceMapping.N`.
+struct MappingRequest {
+    snapshot_id: Option<String>,
+    size: Option<i64>,
+    device: Option<String>,
+    kind: Option<DiskType>,
+}
+
+fn mapping_requests(p: &Params) -> Result<Vec<MappingRequest>, ApiError> {
+    p.object_list("DiskDeviceMapping")?
+        .into_iter()
+        .map(|m| {
+            let size = m
+                .get("Size")
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<i64>()
+                        .map_err(|_| ApiError::invalid_parameter("DiskDeviceMapping.N.Size", s))
+                })
+                .transpose()?;
+            let kind = m
+                .get("DiskType")
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    DiskType::parse(s).ok_or_else(|| {
+                        ApiError::invalid_parameter("DiskDeviceMapping.N.DiskType", s)
+                    })
+                })
+                .transpose()?;
+            Ok(MappingRequest {
+                snapshot_id: m.get("SnapshotId").filter(|s| !s.is_empty()).cloned(),
+                size,
+                device: m.get("Device").filter(|s| !s.is_empty()).cloned(),
+                kind,
+            })
+        })
+        .collect()
+}
+
+/// Where CreateImage takes its disks from, by the documented priority
+/// InstanceId > DiskDeviceMapping > SnapshotId.
+enum Source {
+    Instance(String),
+    Mappings(Vec<MappingRequest>),
+}
+
+fn source(p: &Params) -> Result<Source, ApiError> {
+    if let Some(instance) = p.get_nonempty("InstanceId") {
+        return Ok(Source::Instance(instance.to_string()));
+    }
+    let mappings = mapping_requests(p)?;
+    if !mappings.is_empty() {
+        return Ok(Source::Mappings(mappings));
+    }
+    if let Some(snapshot) = p.get_nonempty("SnapshotId") {
+        return Ok(Source::Mappings(vec![MappingRequest {
+            snapshot_id: Some(snapshot.to_string()),
+            size: None,
+            device: None,
+            kind: Some(DiskType::System),
+        }]));
+    }
+    Err(ApiError::new(Code::CreateImageSourceMissing))
+}
+
+fn own_snapshot(ctx: &Ctx<'_>, tx: &mut dyn Tx, id: &str) -> Result<Snapshot, ApiError> {
+    tx.snapshot(id)?
+        .filter(|s| s.owner == ctx.account() && s.region_id == ctx.region_id())
+        .ok_or_else(|| ApiError::new(Code::CreateImageSnapshotNotFound))
+}
+
+fn data_device(index: usize) -> String {
+    let letter = (b'b' + u8::try_from(index.min(24)).unwrap_or(24)) as char;
+    format!("/dev/xvd{letter}")
+}
+
+/// Resolves the mappings of a snapshot-based CreateImage: exactly one system disk.
+fn resolve_mappings(
+    ctx: &Ctx<'_>,
+    tx: &mut dyn Tx,
+    requests: Vec<MappingRequest>,
+) -> Result<(Vec<DiskMapping>, Option<String>), ApiError> {
+    let mut mappings = Vec::with_capacity(requests.len());
+    let mut base_image = None;
+    let mut data_index = 0;
+    for req in requests {
+        let snapshot = req
+            .snapshot_id
+            .as_deref()
+            .map(|id| own_snapshot(ctx, tx, id))
+            .transpose()?;
+        if let Some(s) = &snapshot {
+            rules::check_snapshot_usable(s)?;
+        }
+        let kind = req
+            .kind
+            .or(snapshot.as_ref().map(|s| s.source_disk_type))
+            .unwrap_or(DiskType::Data);
+        let min_size = snapshot.as_ref().map_or(0, |s| s.source_disk_size_gib);
+        let size = req.size.unwrap_or(if min_size > 0 { min_size } else { 20 });
+        if size < min_size || !(1..=32768).contains(&size) {
+            return Err(ApiError::invalid_parameter(
+                "DiskDeviceMapping.N.Size",
+                "is smaller than the snapshot or out of range",
+            ));
+        }
+        let device = req.device.unwrap_or_else(|| match kind {
+            DiskType::System => "/dev/xvda".to_string(),
+            DiskType::Data => {
+                data_index += 1;
+                data_device(data_index - 1)
+            }
+        });
+        if kind == DiskType::System {
+            base_image = snapshot.as_ref().and_then(|s| s.source_image_id.clone());
+        }
+        mappings.push(DiskMapping {
+            device,
+            kind,
+            size_gib: size,
+            snapshot_id: snapshot.map(|s| s.id),
+            format: String::new(),
+        });
+    }
+    match mappings
+        .iter()
+        .filter(|m| m.kind == DiskType::System)
+        .count()
+    {
+        0 => Err(ApiError::new(Code::DiskMappingNoSystemSnapshot)),
+        1 => Ok((mappings, base_image)),
+        _ => Err(ApiError::new(Code::DiskMappingTwoSystemSnapshots)),
+    }
+}
+
+/// CreateImage from an instance: one snapshot per disk, finishing with the image.
+fn snapshot_instance(
+    ctx: &Ctx<'_>,
+    tx: &mut dyn Tx,
+    instance_id: &str,
+    image_id: &str,
+) -> Result<(Vec<DiskMapping>, Option<String>), ApiError> {
+    let instance = tx
+        .instance(instance_id)?
+        .filter(|i| i.owner == ctx.account() && i.region_id == ctx.region_id())
+        .ok_or_else(|| ApiError::new(Code::InvalidInstanceIdNotFound))?;
+    rules::check_instance_imageable(instance.status)?;
+    let mut mappings = Vec::new();
+    for disk in tx.disks_of_instance(&instance.id)? {
+        let snapshot = Snapshot {
+            id: new_id("s", ctx.region_id()),
+            owner: ctx.account(),
+            region_id: ctx.region_id().to_string(),
+            name: String::new(),
+            description: format!("Created for image {image_id}"),
+            source_disk_id: disk.id.clone(),
+            source_disk_type: disk.kind,
+            source_disk_size_gib: disk.size_gib,
+            source_image_id: disk.image_id.clone(),
+            status: SnapshotStatus::Progressing,
+            created_at: ctx.now,
+            ready_at: Some(ctx.ready_at()),
+        };
+        tx.put_snapshot(&snapshot)?;
+        mappings.push(DiskMapping {
+            device: disk.device.clone(),
+            kind: disk.kind,
+            size_gib: disk.size_gib,
+            snapshot_id: Some(snapshot.id),
+            format: String::new(),
+        });
+    }
+    Ok((mappings, Some(instance.image_id)))
+}
+
+pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = ctx.params;
+    let fields = new_image_fields(p)?;
+    let tags = tags_to_attach(p)?;
+    let source = source(p)?;
+    dry_run_gate(p)?;
+    let reply = ctx.app.store.write(|tx| {
+        idempotent(ctx, tx, Code::IdempotenceParamNotMatch, |tx| {
+            if let Some(name) = &fields.name
+                && tx.image_name_taken(ctx.account(), ctx.region_id(), name, None)?
+            {
+                return Err(ApiError::new(Code::InvalidImageNameDuplicated));
+            }
+            let id = new_id("m", ctx.region_id());
+            let (mappings, base_image_id, source_instance_id) = match source {
+                Source::Instance(instance_id) => {
+                    let (m, base) = snapshot_instance(ctx, tx, &instance_id, &id)?;
+                    (m, base, Some(instance_id))
+                }
+                Source::Mappings(requests) => {
+                    let (m, base) = resolve_mappings(ctx, tx, requests)?;
+                    (m, base, None)
+                }
+            };
+            // A deleted base image still describes the OS on the disk, so tombstones count.
+            let base = match base_image_id {
+                Some(base_id) => tx.image(ctx.region_id(), &base_id)?,
+                None => None,
+            };
+            let size = mappings
+                .iter()
+                .find(|m| m.kind == DiskType::System)
+                .map_or(20, |m| m.size_gib);
+            let image = Image {
+                id: id.clone(),
+                region_id: ctx.region_id().to_string(),
+                owner: Some(ctx.account()),
+                name: fields.name.clone().unwrap_or_else(|| id.clone()),
+                description: fields.description.clone(),
+                family: fields.family.clone(),
+                version: fields.version.clone(),
+                status: ImageStatus::Creating,
+                os_type: base.as_ref().map_or(OsType::Linux, |b| b.os_type),
+                os_name: base.as_ref().map(|b| b.os_name.clone()).unwrap_or_default(),
+                os_name_en: base
+                    .as_ref()
+                    .map(|b| b.os_name_en.clone())
+                    .unwrap_or_default(),
+                platform: fields
+                    .platform
+                    .clone()
+                    .or_else(|| base.as_ref().map(|b| b.platform.clone()))
+                    .unwrap_or_else(|| "Others Linux".to_string()),
+                architecture: fields
+                    .architecture
+                    .or(base.as_ref().map(|b| b.architecture))
+                    .unwrap_or(Architecture::X86_64),
+                boot_mode: fields
+                    .boot_mode
+                    .or(base.as_ref().map(|b| b.boot_mode))
+                    .unwrap_or(BootMode::UefiPreferred),
+                size_gib: size,
+                license_type: String::new(),
+                imds_support: fields
+                    .imds_support
+                    .clone()
+                    .or_else(|| base.as_ref().map(|b| b.imds_support.clone()))
+                    .unwrap_or_else(|| "v1".to_string()),
+                nvme_support: base
+                    .as_ref()
+                    .map_or_else(|| "unsupported".to_string(), |b| b.nvme_support.clone()),
+                is_copied: false,
+                is_public: false,
+                created_at: ctx.now,
+                ready_at: Some(ctx.ready_at()),
+                deleted_at: None,
+                source_instance_id,
+                disk_mappings: mappings,
+            };
+            tx.put_image(&image)?;
+            for tag in &tags {
+                tx.set_tag(
+                    ctx.account(),
+                    ctx.region_id(),
+                    ResourceType::Image,
+                    &image.id,
+                    tag,
+                )?;
+            }
+            Ok(object(json!({ "ImageId": image.id })))
+        })
+    })?;
+    ctx.app.completions.notify_one();
+    Ok(reply)
+}
+
+/// The caller's own, not deleted image in the request's region, else `InvalidImageId.NotFound`.
+fn own_live_image(ctx: &Ctx<'_>, tx: &mut dyn Tx, id: &str) -> Result<Image, ApiError> {
+    tx.image(ctx.region_id(), id)?
+        .filter(|i| i.owner == Some(ctx.account()) && !i.is_deleted())
+        .ok_or_else(|| ApiError::new(Code::InvalidImageIdNotFound))
+}
+
+pub fn modify_image_attribute(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = ctx.params;
+    let image_id = required(p, "ImageId")?;
+    let name = p.get_nonempty("ImageName");
+    if let Some(n) = name {
+        validate::image_name(n)?;
+    }
+    let description = p.get_nonempty("Description");
+    if let Some(d) = description {
+        validate::description(d)?;
+    }
+    let family = p.get_nonempty("ImageFamily");
+    if let Some(f) = family {
+        validate::image_family(f)?;
+    }
+    let status = p
+        .get_nonempty("Status")
+        .map(|s| match ImageStatus::parse(s) {
+            Some(st @ (ImageStatus::Deprecated | ImageStatus::Available)) => Ok(st),
+            _ => Err(ApiError::invalid_parameter(
+                "Status",
+                "must be Deprecated or Available",
+            )),
+        })
+        .transpose()?;
+    let boot_mode = p
+        .get_nonempty("BootMode")
+        .map(|b| BootMode::parse(b).ok_or_else(|| ApiError::new(Code::InvalidBootModeNotSupport)))
+        .transpose()?;
+    let nvme = p
+        .get_nonempty("Features.NvmeSupport")
+        .map(|v| match v {
+            "supported" | "unsupported" => Ok(v),
+            _ => Err(ApiError::invalid_parameter(
+                "Features.NvmeSupport",
+                "must be supported or unsupported",
+            )),
+        })
+        .transpose()?;
+    let imds = p
+        .get_nonempty("Features.ImdsSupport")
+        .map(|v| match v {
+            "v1" | "v2" => Ok(v),
+            _ => Err(ApiError::invalid_parameter(
+                "Features.ImdsSupport",
+                "must be v1 or v2",
+            )),
+        })
+        .transpose()?;
+    let license = p.get_nonempty("LicenseType");
+    dry_run_gate(p)?;
+    ctx.app.store.write(|tx| {
+        let mut image = own_live_image(ctx, tx, image_id)?;
+        if matches!(image.status, ImageStatus::Creating | ImageStatus::Waiting) {
+            return Err(ApiError::new(Code::InvalidStatusImageIsCreating));
+        }
+        if let Some(n) = name {
+            if tx.image_name_taken(ctx.account(), ctx.region_id(), n, Some(&image.id))? {
+                return Err(ApiError::new(Code::InvalidImageNameDuplicated)
+                    .with_message("The specified Image name has already bean used."));
+            }
+            image.name = n.to_string();
+        }
+        if let Some(d) = description {
+            image.description = d.to_string();
+        }
+        if let Some(f) = family {
+            image.family = f.to_string();
+        }
+        match status {
+            Some(ImageStatus::Deprecated) => {
+                if image.status != ImageStatus::Available {
+                    return Err(ApiError::new(Code::ImageStatusNotAvailable));
+                }
+                if tx.shared_accounts(&image.id)? > 0 {
+                    return Err(ApiError::new(Code::ModifyImageUseShared));
+                }
+                image.status = ImageStatus::Deprecated;
+            }
+            Some(_) => {
+                if image.status != ImageStatus::Deprecated {
+                    return Err(ApiError::new(Code::ImageStatusNotDeprecated));
+                }
+                image.status = ImageStatus::Available;
+            }
+            None => {}
+        }
+        if let Some(mode) = boot_mode
+            && mode != image.boot_mode
+        {
+            if tx.instances_using_image(&image.id)? > 0 {
+                return Err(ApiError::new(Code::ModifyBootModeImageUsingByInstance));
+            }
+            image.boot_mode = mode;
+        }
+        if let Some(v) = nvme {
+            image.nvme_support = v.to_string();
+        }
+        if let Some(v) = imds {
+            if image.imds_support == "v2" && v == "v1" {
+                return Err(ApiError::invalid_parameter(
+                    "Features.ImdsSupport",
+                    "cannot go back from v2 to v1",
+                ));
+            }
+            image.imds_support = v.to_string();
+        }
+        if let Some(l) = license {
+            image.license_type = l.to_string();
+        }
+        tx.put_image(&image)?;
+        Ok(Reply::new())
+    })
+}
+
+pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let p = ctx.params;
+    let image_id = required(p, "ImageId")?;
+    let force = p.bool("Force")?.unwrap_or(false);
+    dry_run_gate(p)?;
+    ctx.app.store.write(|tx| {
+        let image = tx.image(ctx.region_id(), image_id)?;
+        match rules::delete_target(image.as_ref(), ctx.account())? {
+            DeleteTarget::AlreadyDeleted => return Ok(Reply::new()),
+            DeleteTarget::Live => {}
+        }
+        let Some(mut image) = image else {
+            return Err(ApiError::new(Code::InvalidImageIdNotFound));
+        };
+        let facts = DeletionFacts {
+            shared_accounts: tx.shared_accounts(&image.id)?,
+            instances_using: tx.instances_using_image(&image.id)?,
+            ..Default::default()
+        };
+        rules::check_delete(&image, &facts, force)?;
+        image.deleted_at = Some(ctx.now);
+        tx.put_image(&image)?;
+        tx.remove_all_tags(ResourceType::Image, &image.id)?;
+        Ok(Reply::new())
+    })
+}

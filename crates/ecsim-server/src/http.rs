@@ -1,0 +1,236 @@
+//! The listener's routes and the RPC pipeline around the handlers.
+
+use crate::actions::{self, ECS_VERSION, RegionRule};
+use crate::auth::{self, SignedRequest};
+use crate::handlers::{Ctx, Reply};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ecsim_wire::render::{self, Format};
+use ecsim_wire::{ApiError, Code, Params};
+use std::sync::Arc;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(rpc).post(rpc).fallback(unsupported_method))
+        .route("/healthz", get(healthz))
+        .fallback(unknown_path)
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+/// The endpoint host a client of this region would have called.
+fn host_id(region_id: Option<&str>) -> String {
+    match region_id {
+        Some(r) if !r.is_empty() => format!("ecs.{r}.aliyuncs.com"),
+        _ => "ecs.aliyuncs.com".to_string(),
+    }
+}
+
+fn error_response(
+    format: Format,
+    err: &ApiError,
+    request_id: &str,
+    region_id: Option<&str>,
+) -> Response {
+    let body = render::error(format, err, request_id, &host_id(region_id));
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    tracing::debug!(
+        code = err.code_str(),
+        status = err.status(),
+        request_id,
+        "request refused"
+    );
+    respond(status, format, request_id, body)
+}
+
+fn respond(status: StatusCode, format: Format, request_id: &str, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-acs-request-id", v);
+    }
+    response
+}
+
+async fn unsupported_method() -> Response {
+    error_response(
+        Format::Json,
+        &ApiError::new(Code::UnsupportedHttpMethod),
+        &new_request_id(),
+        None,
+    )
+}
+
+async fn unknown_path() -> Response {
+    error_response(
+        Format::Json,
+        &ApiError::new(Code::InvalidActionNotFound),
+        &new_request_id(),
+        None,
+    )
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+/// Everything known about a request once its bytes are read.
+struct Decoded {
+    method: Method,
+    headers: Vec<(String, String)>,
+    query: Params,
+    params: Params,
+    body: Bytes,
+}
+
+async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiError> {
+    let (parts, body) = request.into_parts();
+    let limit = app.settings.max_body_bytes;
+    let too_large = || {
+        ApiError::new(Code::RequestTooLarge)
+            .with_message(format!("The request body is larger than {limit} bytes."))
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    let query = Params::from_wire(parts.uri.query().unwrap_or_default(), None)?;
+    let params = if is_form(&parts.headers) && !body.is_empty() {
+        let form = Params::from_wire("", Some(&body))?;
+        Params::from_pairs(query.entries().iter().chain(form.entries()).cloned())
+    } else {
+        query.clone()
+    };
+    Ok(Decoded {
+        method: parts.method,
+        headers: header_pairs(&parts.headers),
+        query,
+        params,
+        body,
+    })
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let request_id = new_request_id();
+    let decoded = match read_request(&app, request).await {
+        Ok(d) => d,
+        Err(err) => return error_response(Format::Json, &err, &request_id, None),
+    };
+    let format = Format::from_param(decoded.params.get("Format"));
+    let region_id = decoded.params.get("RegionId").map(str::to_string);
+    match dispatch(app, decoded).await {
+        Ok((action, reply)) => {
+            let body = render::success(format, action, &request_id, reply);
+            respond(StatusCode::OK, format, &request_id, body)
+        }
+        Err(err) => error_response(format, &err, &request_id, region_id.as_deref()),
+    }
+}
+
+/// Routes, authenticates and runs the handler; answers the action name and the reply fields.
+async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Reply), ApiError> {
+    let action_name = req
+        .params
+        .get("Action")
+        .or_else(|| header(&req.headers, "x-acs-action"));
+    let version = req
+        .params
+        .get("Version")
+        .or_else(|| header(&req.headers, "x-acs-version"));
+    let (Some(action_name), Some(version)) = (action_name, version) else {
+        return Err(ApiError::new(Code::InvalidParameter)
+            .with_message("The specified parameter \"Action or Version\" is not valid."));
+    };
+    if version != ECS_VERSION {
+        return Err(ApiError::new(Code::InvalidVersion));
+    }
+    let action =
+        actions::find(action_name).ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
+
+    let app_for_handler = Arc::clone(&app);
+    tokio::task::spawn_blocking(move || {
+        let app = app_for_handler;
+        let signed = SignedRequest {
+            method: req.method.as_str(),
+            headers: &req.headers,
+            query: &req.query,
+            params: &req.params,
+            body: &req.body,
+        };
+        let caller = auth::authenticate(&app, &signed)?;
+        let region = match (action.region, req.params.get_nonempty("RegionId")) {
+            (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
+            (RegionRule::RequiredTagStyle, None) => {
+                return Err(ApiError::missing_dotted("RegionId"));
+            }
+            (RegionRule::FromResource | RegionRule::Optional, None) => None,
+            (_, Some(id)) => Some(
+                app.region(id)
+                    .ok_or_else(|| ApiError::new(Code::InvalidRegionIdNotFound))?,
+            ),
+        };
+        let ctx = Ctx {
+            app: &app,
+            caller: &caller,
+            params: &req.params,
+            action: action.name,
+            region,
+            now: app.clock.now(),
+        };
+        (action.handler)(&ctx).map(|reply| (action.name, reply))
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "handler task failed");
+        ApiError::new(Code::InternalError)
+    })?
+}

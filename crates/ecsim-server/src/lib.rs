@@ -1,0 +1,19 @@
+//! The HTTP front door. A request goes: body limit → decode parameters → route by
+//! (Version, Action) through the one action table → authenticate (signature, timestamp,
+//! nonce) → run the handler in one store transaction → render JSON or XML.
+
+mod actions;
+mod args;
+mod auth;
+mod handlers;
+mod http;
+mod nonce;
+mod present;
+pub mod seed;
+mod state;
+mod worker;
+
+pub use actions::{ACTIONS, Action, RegionRule};
+pub use http::router;
+pub use state::{AppState, Settings};
+pub use worker::run_completions;

@@ -1,0 +1,293 @@
+//! Durable state. Handlers run a closure inside one transaction through [`Store::read`] or
+//! [`Store::write`]; the closure sees the [`Tx`] repository interface and returns the domain's
+//! `Result<T, ApiError>`. `Ok` commits (durably, before the caller answers), `Err` rolls back.
+//!
+//! Writes are serialized (SQLite `BEGIN IMMEDIATE`), so a rule checked inside a write
+//! transaction — "no instance uses this image" — still holds when the transaction commits.
+
+mod sqlite;
+
+use ecsim_core::Millis;
+use ecsim_core::model::{
+    AccessKey, AccountId, Architecture, Disk, DiskType, Image, ImageStatus, Instance,
+    InstanceStatus, OsType, Region, ResourceType, Snapshot, SnapshotStatus, Tag,
+};
+use ecsim_wire::{ApiError, Code};
+use std::path::Path;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure. It never reaches the client as anything but `InternalError` or
+/// `ServiceUnavailable`; the cause is logged.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database is locked or unreachable for now; the client may retry.
+    Unavailable(String),
+    Internal(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
+            StoreError::Internal(m) => write!(f, "store error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "storage failure");
+        match err {
+            StoreError::Unavailable(_) => ApiError::new(Code::ServiceUnavailable),
+            StoreError::Internal(_) => ApiError::new(Code::InternalError),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a listing and the number of matches across all pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            total: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+/// Which owners' images a DescribeImages call covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnerSet {
+    pub system: bool,
+    pub own: bool,
+    /// Images other accounts shared with the caller.
+    pub shared_with_me: bool,
+    /// Other accounts' community (public) images.
+    pub community: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageQuery {
+    pub caller: AccountId,
+    pub region_id: String,
+    pub ids: Vec<String>,
+    pub name_contains: Option<String>,
+    pub family: Option<String>,
+    pub owners: OwnerSet,
+    pub owner_id: Option<AccountId>,
+    /// Empty: every status.
+    pub statuses: Vec<ImageStatus>,
+    pub os_type: Option<OsType>,
+    pub architecture: Option<Architecture>,
+    /// `Some(true)`: used by at least one instance; `Some(false)`: by none.
+    pub in_use: Option<bool>,
+    pub snapshot_id: Option<String>,
+    /// Each tag must be present; a `None` value matches any value.
+    pub tags: Vec<(String, Option<String>)>,
+    pub created_from: Option<Millis>,
+    pub created_to: Option<Millis>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceQuery {
+    pub owner: AccountId,
+    pub region_id: String,
+    /// `None`: any id; `Some(empty)`: matches nothing.
+    pub ids: Option<Vec<String>>,
+    pub image_id: Option<String>,
+    pub status: Option<InstanceStatus>,
+    pub zone_id: Option<String>,
+    pub instance_type: Option<String>,
+    /// `*` is a wildcard.
+    pub name_pattern: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskQuery {
+    pub owner: AccountId,
+    pub region_id: String,
+    pub ids: Option<Vec<String>>,
+    pub instance_id: Option<String>,
+    pub kind: Option<DiskType>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotQuery {
+    pub owner: AccountId,
+    pub region_id: String,
+    pub ids: Option<Vec<String>>,
+    pub disk_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub status: Option<SnapshotStatus>,
+    pub source_disk_type: Option<DiskType>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRow {
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub tag: Tag,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagQuery {
+    pub owner: AccountId,
+    pub region_id: String,
+    pub resource_type: Option<ResourceType>,
+    pub resource_ids: Vec<String>,
+    /// Resources carrying every one of these (value `None`: any value).
+    pub tags: Vec<(String, Option<String>)>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A stored answer to a request that carried a ClientToken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRecord {
+    pub fingerprint: String,
+    pub response: String,
+}
+
+/// Everything a handler can read or change, inside one transaction.
+pub trait Tx {
+    fn meta(&mut self, key: &str) -> StoreResult<Option<String>>;
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+
+    fn insert_account(&mut self, id: AccountId, now: Millis) -> StoreResult<()>;
+    fn account_exists(&mut self, id: AccountId) -> StoreResult<bool>;
+    fn insert_access_key(&mut self, key: &AccessKey) -> StoreResult<()>;
+    fn access_key(&mut self, id: &str) -> StoreResult<Option<AccessKey>>;
+
+    fn insert_region(&mut self, position: usize, region: &Region) -> StoreResult<()>;
+    fn regions(&mut self) -> StoreResult<Vec<Region>>;
+
+    /// The image with this id in this region, including tombstones of deleted ones.
+    fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>>;
+    fn put_image(&mut self, image: &Image) -> StoreResult<()>;
+    fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
+    fn image_name_taken(
+        &mut self,
+        owner: AccountId,
+        region_id: &str,
+        name: &str,
+        except_id: Option<&str>,
+    ) -> StoreResult<bool>;
+    fn instances_using_image(&mut self, image_id: &str) -> StoreResult<u64>;
+    fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64>;
+    fn is_shared_with(&mut self, image_id: &str, account: AccountId) -> StoreResult<bool>;
+
+    fn instance(&mut self, id: &str) -> StoreResult<Option<Instance>>;
+    fn put_instance(&mut self, instance: &Instance) -> StoreResult<()>;
+    fn delete_instance(&mut self, id: &str) -> StoreResult<()>;
+    fn find_instances(&mut self, query: &InstanceQuery) -> StoreResult<Page<Instance>>;
+
+    fn disk(&mut self, id: &str) -> StoreResult<Option<Disk>>;
+    fn put_disk(&mut self, disk: &Disk) -> StoreResult<()>;
+    fn delete_disk(&mut self, id: &str) -> StoreResult<()>;
+    fn disks_of_instance(&mut self, instance_id: &str) -> StoreResult<Vec<Disk>>;
+    fn find_disks(&mut self, query: &DiskQuery) -> StoreResult<Page<Disk>>;
+
+    fn snapshot(&mut self, id: &str) -> StoreResult<Option<Snapshot>>;
+    fn put_snapshot(&mut self, snapshot: &Snapshot) -> StoreResult<()>;
+    fn delete_snapshot(&mut self, id: &str) -> StoreResult<()>;
+    fn find_snapshots(&mut self, query: &SnapshotQuery) -> StoreResult<Page<Snapshot>>;
+    /// Whether a non-deleted image references the snapshot.
+    fn snapshot_used_by_image(&mut self, id: &str) -> StoreResult<bool>;
+    fn disk_has_progressing_snapshot(&mut self, disk_id: &str) -> StoreResult<bool>;
+
+    fn tags(&mut self, resource_type: ResourceType, id: &str) -> StoreResult<Vec<Tag>>;
+    fn set_tag(
+        &mut self,
+        owner: AccountId,
+        region_id: &str,
+        resource_type: ResourceType,
+        id: &str,
+        tag: &Tag,
+    ) -> StoreResult<()>;
+    fn remove_tag(&mut self, resource_type: ResourceType, id: &str, key: &str) -> StoreResult<()>;
+    fn remove_all_tags(&mut self, resource_type: ResourceType, id: &str) -> StoreResult<()>;
+    fn find_tags(&mut self, query: &TagQuery) -> StoreResult<Page<TagRow>>;
+
+    fn idempotent_record(
+        &mut self,
+        owner: AccountId,
+        action: &str,
+        token: &str,
+    ) -> StoreResult<Option<IdempotentRecord>>;
+    fn put_idempotent_record(
+        &mut self,
+        owner: AccountId,
+        action: &str,
+        token: &str,
+        record: &IdempotentRecord,
+        now: Millis,
+    ) -> StoreResult<()>;
+
+    /// Ends every timed creation (images `Creating`, snapshots `progressing`) due by `now`;
+    /// returns how many ended.
+    fn complete_due(&mut self, now: Millis) -> StoreResult<usize>;
+    /// When the next timed creation is due, if any is running.
+    fn next_due(&mut self) -> StoreResult<Option<Millis>>;
+}
+
+/// The configured backend. PostgreSQL joins here as a second variant.
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the database named by `url`: `sqlite://PATH` or a plain path.
+    pub fn open(url: &str) -> StoreResult<Store> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(StoreError::Internal(
+                "PostgreSQL is not supported by this build yet".into(),
+            ));
+        }
+        Ok(Store::Sqlite(SqliteStore::open(Path::new(path))?))
+    }
+
+    /// A read-only transaction over a consistent snapshot.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        match self {
+            Store::Sqlite(s) => s.read(f),
+        }
+    }
+
+    /// A serialized read-write transaction, committed durably before this returns `Ok`.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        match self {
+            Store::Sqlite(s) => s.write(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

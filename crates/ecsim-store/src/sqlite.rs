@@ -1,0 +1,864 @@
+//! The embedded SQLite backend.
+//!
+//! Durability: WAL journal with `synchronous=FULL`, so every commit is fsynced before
+//! [`SqliteStore::write`] returns and a 200 survives a power loss. One writer connection
+//! (writes are serialized, `BEGIN IMMEDIATE`), a small pool of reader connections that read
+//! consistent snapshots concurrently with the writer.
+
+use crate::{
+    DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, Page, SnapshotQuery, StoreError,
+    StoreResult, TagQuery, TagRow, Tx,
+};
+use ecsim_core::Millis;
+use ecsim_core::model::{
+    AccessKey, AccountId, Disk, Image, ImageStatus, Instance, KeyStatus, Region, ResourceType,
+    Secret, Snapshot, SnapshotStatus, Tag,
+};
+use ecsim_wire::ApiError;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA: &str = include_str!("schema.sql");
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Internal(err.to_string()),
+        }
+    }
+}
+
+fn json_err(err: serde_json::Error) -> StoreError {
+    StoreError::Internal(format!("stored document: {err}"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves a connection that is still usable: SQLite rolls
+    // back the open transaction when the next one begins.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let writer = connect(path)?;
+        writer.execute_batch(SCHEMA)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let pooled = lock(&self.readers).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let result = {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(StoreError::from)?;
+            let out = f(&mut SqliteTx { conn: &tx });
+            // A read transaction has nothing to keep; ending it releases the snapshot.
+            drop(tx);
+            out
+        };
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&mut SqliteTx { conn: &tx })?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+fn to_doc<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(json_err)
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
+    serde_json::from_str(doc).map_err(json_err)
+}
+
+fn bool_sql(b: bool) -> SqlValue {
+    SqlValue::Integer(i64::from(b))
+}
+
+fn page_bounds(offset: u64, limit: u64) -> (i64, i64) {
+    (
+        i64::try_from(limit).unwrap_or(i64::MAX),
+        i64::try_from(offset).unwrap_or(i64::MAX),
+    )
+}
+
+/// `ids IN (...)` with one placeholder per id.
+fn push_in(sql: &mut String, args: &mut Vec<SqlValue>, column: &str, ids: &[String]) {
+    if ids.is_empty() {
+        sql.push_str(" AND 0");
+        return;
+    }
+    sql.push_str(" AND ");
+    sql.push_str(column);
+    sql.push_str(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('?');
+        args.push(SqlValue::Text(id.clone()));
+    }
+    sql.push(')');
+}
+
+/// `EXISTS` clauses requiring each tag on the row named by `id_column`.
+fn push_tag_filters(
+    sql: &mut String,
+    args: &mut Vec<SqlValue>,
+    resource_type: &str,
+    id_column: &str,
+    tags: &[(String, Option<String>)],
+) {
+    for (key, value) in tags {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND t.resource_id = ",
+        );
+        sql.push_str(id_column);
+        sql.push_str(" AND t.key = ?");
+        args.push(SqlValue::Text(resource_type.into()));
+        args.push(SqlValue::Text(key.clone()));
+        if let Some(v) = value {
+            sql.push_str(" AND t.value = ?");
+            args.push(SqlValue::Text(v.clone()));
+        }
+        sql.push(')');
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Runs `SELECT COUNT(*)` and `SELECT doc` over the same `FROM … WHERE …` tail.
+    fn paged_docs<T: DeserializeOwned>(
+        &self,
+        from_where: &str,
+        order: &str,
+        args: Vec<SqlValue>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<T>> {
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT COUNT(*) {from_where}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+        let (lim, off) = page_bounds(offset, limit);
+        let mut args = args;
+        args.push(SqlValue::Integer(lim));
+        args.push(SqlValue::Integer(off));
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT doc {from_where} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))?;
+        let docs = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = docs
+            .iter()
+            .map(|d| from_doc(d))
+            .collect::<StoreResult<Vec<T>>>()?;
+        Ok(Page {
+            total: u64::try_from(total).unwrap_or(0),
+            items,
+        })
+    }
+
+    fn doc_by_id<T: DeserializeOwned>(&self, table: &str, id: &str) -> StoreResult<Option<T>> {
+        let doc: Option<String> = self
+            .conn
+            .prepare_cached(&format!("SELECT doc FROM {table} WHERE id = ?"))?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        doc.map(|d| from_doc(&d)).transpose()
+    }
+
+    fn exists(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(args, |r| r.get::<_, i64>(0))?
+            != 0)
+    }
+
+    fn count(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(args, |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn meta(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+            .execute([key, value])?;
+        Ok(())
+    }
+
+    fn insert_account(&mut self, id: AccountId, now: Millis) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO accounts(id, created_at) VALUES (?, ?)")?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    fn account_exists(&mut self, id: AccountId) -> StoreResult<bool> {
+        self.exists("SELECT EXISTS(SELECT 1 FROM accounts WHERE id = ?)", &[&id])
+    }
+
+    fn insert_access_key(&mut self, key: &AccessKey) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO access_keys(id, secret, account_id, status, created_at) VALUES (?, ?, ?, ?, ?)")?
+            .execute(params![key.id, key.secret.expose(), key.account_id, key.status.as_str(), key.created_at])?;
+        Ok(())
+    }
+
+    fn access_key(&mut self, id: &str) -> StoreResult<Option<AccessKey>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT secret, account_id, status, created_at FROM access_keys WHERE id = ?",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()?;
+        Ok(
+            row.map(|(secret, account_id, status, created_at)| AccessKey {
+                id: id.to_string(),
+                secret: Secret::new(secret),
+                account_id,
+                status: KeyStatus::parse(&status).unwrap_or(KeyStatus::Inactive),
+                created_at,
+            }),
+        )
+    }
+
+    fn insert_region(&mut self, position: usize, region: &Region) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO regions(id, position, local_name_en, local_name_zh, endpoint, zones) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING")?
+            .execute(params![
+                region.id,
+                i64::try_from(position).unwrap_or(i64::MAX),
+                region.local_name_en,
+                region.local_name_zh,
+                region.endpoint,
+                region.zones.join(",")
+            ])?;
+        Ok(())
+    }
+
+    fn regions(&mut self) -> StoreResult<Vec<Region>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, local_name_en, local_name_zh, endpoint, zones FROM regions ORDER BY position",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let zones: String = r.get(4)?;
+            Ok(Region {
+                id: r.get(0)?,
+                local_name_en: r.get(1)?,
+                local_name_zh: r.get(2)?,
+                endpoint: r.get(3)?,
+                zones: zones
+                    .split(',')
+                    .filter(|z| !z.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>> {
+        let doc: Option<String> = self
+            .conn
+            .prepare_cached("SELECT doc FROM images WHERE region_id = ? AND id = ?")?
+            .query_row([region_id, id], |r| r.get(0))
+            .optional()?;
+        doc.map(|d| from_doc(&d)).transpose()
+    }
+
+    fn put_image(&mut self, image: &Image) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO images(id, region_id, owner, name, family, status, os_type, arch, is_public, created_at, ready_at, deleted_at, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(region_id, id) DO UPDATE SET owner = excluded.owner, name = excluded.name,
+                   family = excluded.family, status = excluded.status, os_type = excluded.os_type, arch = excluded.arch,
+                   is_public = excluded.is_public, created_at = excluded.created_at, ready_at = excluded.ready_at,
+                   deleted_at = excluded.deleted_at, doc = excluded.doc",
+            )?
+            .execute(params![
+                image.id,
+                image.region_id,
+                image.owner,
+                image.name,
+                image.family,
+                image.status.as_str(),
+                image.os_type.as_str(),
+                image.architecture.as_str(),
+                image.is_public,
+                image.created_at,
+                image.ready_at,
+                image.deleted_at,
+                to_doc(image)?
+            ])?;
+        for snapshot_id in image
+            .disk_mappings
+            .iter()
+            .filter_map(|m| m.snapshot_id.as_deref())
+        {
+            self.conn
+                .prepare_cached("INSERT INTO image_snapshots(image_id, snapshot_id) VALUES (?, ?) ON CONFLICT DO NOTHING")?
+                .execute([&image.id, snapshot_id])?;
+        }
+        Ok(())
+    }
+
+    fn find_images(&mut self, q: &ImageQuery) -> StoreResult<Page<Image>> {
+        let mut sql = String::from("FROM images WHERE region_id = ? AND deleted_at IS NULL");
+        let mut args = vec![SqlValue::Text(q.region_id.clone())];
+        let caller = SqlValue::Integer(q.caller);
+        sql.push_str(
+            " AND ((? AND owner IS NULL) OR (? AND owner = ?)
+                   OR (? AND owner <> ? AND EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = images.id AND s.account_id = ?))
+                   OR (? AND owner <> ? AND is_public = 1))",
+        );
+        args.extend([
+            bool_sql(q.owners.system),
+            bool_sql(q.owners.own),
+            caller.clone(),
+            bool_sql(q.owners.shared_with_me),
+            caller.clone(),
+            caller.clone(),
+            bool_sql(q.owners.community),
+            caller,
+        ]);
+        if !q.ids.is_empty() {
+            push_in(&mut sql, &mut args, "id", &q.ids);
+        }
+        if let Some(owner) = q.owner_id {
+            sql.push_str(" AND owner = ?");
+            args.push(SqlValue::Integer(owner));
+        }
+        if let Some(name) = &q.name_contains {
+            sql.push_str(" AND instr(name, ?) > 0");
+            args.push(SqlValue::Text(name.clone()));
+        }
+        if let Some(family) = &q.family {
+            sql.push_str(" AND family = ?");
+            args.push(SqlValue::Text(family.clone()));
+        }
+        if !q.statuses.is_empty() {
+            let statuses: Vec<String> = q.statuses.iter().map(|s| s.as_str().to_string()).collect();
+            push_in(&mut sql, &mut args, "status", &statuses);
+        }
+        if let Some(os) = q.os_type {
+            sql.push_str(" AND os_type = ?");
+            args.push(SqlValue::Text(os.as_str().into()));
+        }
+        if let Some(arch) = q.architecture {
+            sql.push_str(" AND arch = ?");
+            args.push(SqlValue::Text(arch.as_str().into()));
+        }
+        if let Some(in_use) = q.in_use {
+            sql.push_str(if in_use {
+                " AND EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id)"
+            } else {
+                " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id)"
+            });
+        }
+        if let Some(snapshot) = &q.snapshot_id {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM image_snapshots s WHERE s.image_id = images.id AND s.snapshot_id = ?)");
+            args.push(SqlValue::Text(snapshot.clone()));
+        }
+        if let Some(from) = q.created_from {
+            sql.push_str(" AND created_at >= ?");
+            args.push(SqlValue::Integer(from));
+        }
+        if let Some(to) = q.created_to {
+            sql.push_str(" AND created_at <= ?");
+            args.push(SqlValue::Integer(to));
+        }
+        push_tag_filters(
+            &mut sql,
+            &mut args,
+            ResourceType::Image.as_str(),
+            "images.id",
+            &q.tags,
+        );
+        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+    }
+
+    fn image_name_taken(
+        &mut self,
+        owner: AccountId,
+        region_id: &str,
+        name: &str,
+        except_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM images WHERE owner = ? AND region_id = ? AND name = ? AND deleted_at IS NULL AND id <> ?)",
+            &[&owner, &region_id, &name, &except_id.unwrap_or("")],
+        )
+    }
+
+    fn instances_using_image(&mut self, image_id: &str) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM instances WHERE image_id = ?",
+            &[&image_id],
+        )
+    }
+
+    fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM image_shares WHERE image_id = ?",
+            &[&image_id],
+        )
+    }
+
+    fn is_shared_with(&mut self, image_id: &str, account: AccountId) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM image_shares WHERE image_id = ? AND account_id = ?)",
+            &[&image_id, &account],
+        )
+    }
+
+    fn instance(&mut self, id: &str) -> StoreResult<Option<Instance>> {
+        self.doc_by_id("instances", id)
+    }
+
+    fn put_instance(&mut self, i: &Instance) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO instances(id, owner, region_id, zone_id, image_id, status, instance_type, name, created_at, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET image_id = excluded.image_id, status = excluded.status,
+                   instance_type = excluded.instance_type, name = excluded.name, doc = excluded.doc",
+            )?
+            .execute(params![
+                i.id,
+                i.owner,
+                i.region_id,
+                i.zone_id,
+                i.image_id,
+                i.status.as_str(),
+                i.instance_type,
+                i.name,
+                i.created_at,
+                to_doc(i)?
+            ])?;
+        Ok(())
+    }
+
+    fn delete_instance(&mut self, id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM instances WHERE id = ?")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn find_instances(&mut self, q: &InstanceQuery) -> StoreResult<Page<Instance>> {
+        let mut sql = String::from("FROM instances WHERE owner = ? AND region_id = ?");
+        let mut args = vec![
+            SqlValue::Integer(q.owner),
+            SqlValue::Text(q.region_id.clone()),
+        ];
+        if let Some(ids) = &q.ids {
+            push_in(&mut sql, &mut args, "id", ids);
+        }
+        for (column, value) in [
+            ("image_id", &q.image_id),
+            ("zone_id", &q.zone_id),
+            ("instance_type", &q.instance_type),
+        ] {
+            if let Some(v) = value {
+                sql.push_str(&format!(" AND {column} = ?"));
+                args.push(SqlValue::Text(v.clone()));
+            }
+        }
+        if let Some(status) = q.status {
+            sql.push_str(" AND status = ?");
+            args.push(SqlValue::Text(status.as_str().into()));
+        }
+        if let Some(pattern) = &q.name_pattern {
+            // GLOB is case-sensitive like ECS names; escape GLOB's other metacharacters.
+            let glob: String = pattern
+                .chars()
+                .map(|c| match c {
+                    '?' => "[?]".to_string(),
+                    '[' => "[[]".to_string(),
+                    other => other.to_string(),
+                })
+                .collect();
+            sql.push_str(" AND name GLOB ?");
+            args.push(SqlValue::Text(glob));
+        }
+        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+    }
+
+    fn disk(&mut self, id: &str) -> StoreResult<Option<Disk>> {
+        self.doc_by_id("disks", id)
+    }
+
+    fn put_disk(&mut self, d: &Disk) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO disks(id, owner, region_id, instance_id, created_at, doc) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET instance_id = excluded.instance_id, doc = excluded.doc",
+            )?
+            .execute(params![d.id, d.owner, d.region_id, d.instance_id, d.created_at, to_doc(d)?])?;
+        Ok(())
+    }
+
+    fn delete_disk(&mut self, id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM disks WHERE id = ?")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn disks_of_instance(&mut self, instance_id: &str) -> StoreResult<Vec<Disk>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc FROM disks WHERE instance_id = ? ORDER BY created_at, id",
+        )?;
+        let docs = stmt
+            .query_map([instance_id], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        docs.iter().map(|d| from_doc(d)).collect()
+    }
+
+    fn find_disks(&mut self, q: &DiskQuery) -> StoreResult<Page<Disk>> {
+        let mut sql = String::from("FROM disks WHERE owner = ? AND region_id = ?");
+        let mut args = vec![
+            SqlValue::Integer(q.owner),
+            SqlValue::Text(q.region_id.clone()),
+        ];
+        if let Some(ids) = &q.ids {
+            push_in(&mut sql, &mut args, "id", ids);
+        }
+        if let Some(instance) = &q.instance_id {
+            sql.push_str(" AND instance_id = ?");
+            args.push(SqlValue::Text(instance.clone()));
+        }
+        if let Some(kind) = q.kind {
+            sql.push_str(" AND json_extract(doc, '$.kind') = ?");
+            args.push(SqlValue::Text(format!("{kind:?}")));
+        }
+        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+    }
+
+    fn snapshot(&mut self, id: &str) -> StoreResult<Option<Snapshot>> {
+        self.doc_by_id("snapshots", id)
+    }
+
+    fn put_snapshot(&mut self, s: &Snapshot) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO snapshots(id, owner, region_id, source_disk_id, status, created_at, ready_at, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, ready_at = excluded.ready_at, doc = excluded.doc",
+            )?
+            .execute(params![
+                s.id,
+                s.owner,
+                s.region_id,
+                s.source_disk_id,
+                s.status.as_str(),
+                s.created_at,
+                s.ready_at,
+                to_doc(s)?
+            ])?;
+        Ok(())
+    }
+
+    fn delete_snapshot(&mut self, id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM image_snapshots WHERE snapshot_id = ?")?
+            .execute([id])?;
+        self.conn
+            .prepare_cached("DELETE FROM snapshots WHERE id = ?")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn find_snapshots(&mut self, q: &SnapshotQuery) -> StoreResult<Page<Snapshot>> {
+        let mut sql = String::from("FROM snapshots WHERE owner = ? AND region_id = ?");
+        let mut args = vec![
+            SqlValue::Integer(q.owner),
+            SqlValue::Text(q.region_id.clone()),
+        ];
+        if let Some(ids) = &q.ids {
+            push_in(&mut sql, &mut args, "id", ids);
+        }
+        if let Some(disk) = &q.disk_id {
+            sql.push_str(" AND source_disk_id = ?");
+            args.push(SqlValue::Text(disk.clone()));
+        }
+        if let Some(instance) = &q.instance_id {
+            sql.push_str(" AND source_disk_id IN (SELECT id FROM disks WHERE instance_id = ?)");
+            args.push(SqlValue::Text(instance.clone()));
+        }
+        if let Some(status) = q.status {
+            sql.push_str(" AND status = ?");
+            args.push(SqlValue::Text(status.as_str().into()));
+        }
+        if let Some(kind) = q.source_disk_type {
+            sql.push_str(" AND json_extract(doc, '$.source_disk_type') = ?");
+            args.push(SqlValue::Text(format!("{kind:?}")));
+        }
+        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+    }
+
+    fn snapshot_used_by_image(&mut self, id: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM image_snapshots s JOIN images i ON i.id = s.image_id AND i.owner IS NOT NULL WHERE s.snapshot_id = ? AND i.deleted_at IS NULL)",
+            &[&id],
+        )
+    }
+
+    fn disk_has_progressing_snapshot(&mut self, disk_id: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM snapshots WHERE source_disk_id = ? AND status = 'progressing')",
+            &[&disk_id],
+        )
+    }
+
+    fn tags(&mut self, resource_type: ResourceType, id: &str) -> StoreResult<Vec<Tag>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key, value FROM tags WHERE resource_type = ? AND resource_id = ? ORDER BY key",
+        )?;
+        let rows = stmt.query_map([resource_type.as_str(), id], |r| {
+            Ok(Tag {
+                key: r.get(0)?,
+                value: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn set_tag(
+        &mut self,
+        owner: AccountId,
+        region_id: &str,
+        resource_type: ResourceType,
+        id: &str,
+        tag: &Tag,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tags(resource_type, resource_id, key, value, owner, region_id) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(resource_type, resource_id, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![resource_type.as_str(), id, tag.key, tag.value, owner, region_id])?;
+        Ok(())
+    }
+
+    fn remove_tag(&mut self, resource_type: ResourceType, id: &str, key: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM tags WHERE resource_type = ? AND resource_id = ? AND key = ?",
+            )?
+            .execute([resource_type.as_str(), id, key])?;
+        Ok(())
+    }
+
+    fn remove_all_tags(&mut self, resource_type: ResourceType, id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM tags WHERE resource_type = ? AND resource_id = ?")?
+            .execute([resource_type.as_str(), id])?;
+        Ok(())
+    }
+
+    fn find_tags(&mut self, q: &TagQuery) -> StoreResult<Page<TagRow>> {
+        let mut sql = String::from("FROM tags r WHERE r.owner = ? AND r.region_id = ?");
+        let mut args = vec![
+            SqlValue::Integer(q.owner),
+            SqlValue::Text(q.region_id.clone()),
+        ];
+        if let Some(rt) = q.resource_type {
+            sql.push_str(" AND r.resource_type = ?");
+            args.push(SqlValue::Text(rt.as_str().into()));
+        }
+        if !q.resource_ids.is_empty() {
+            push_in(&mut sql, &mut args, "r.resource_id", &q.resource_ids);
+        }
+        for (key, value) in &q.tags {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = r.resource_type AND t.resource_id = r.resource_id AND t.key = ?");
+            args.push(SqlValue::Text(key.clone()));
+            if let Some(v) = value {
+                sql.push_str(" AND t.value = ?");
+                args.push(SqlValue::Text(v.clone()));
+            }
+            sql.push(')');
+        }
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT COUNT(*) {sql}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+        let (lim, off) = page_bounds(q.offset, q.limit);
+        args.push(SqlValue::Integer(lim));
+        args.push(SqlValue::Integer(off));
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT r.resource_type, r.resource_id, r.key, r.value {sql} ORDER BY r.resource_id, r.key LIMIT ? OFFSET ?"
+        ))?;
+        let rows = stmt
+            .query_map(params_from_iter(args.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = rows
+            .into_iter()
+            .filter_map(|(rt, id, key, value)| {
+                Some(TagRow {
+                    resource_type: ResourceType::parse(&rt)?,
+                    resource_id: id,
+                    tag: Tag { key, value },
+                })
+            })
+            .collect();
+        Ok(Page {
+            total: u64::try_from(total).unwrap_or(0),
+            items,
+        })
+    }
+
+    fn idempotent_record(
+        &mut self,
+        owner: AccountId,
+        action: &str,
+        token: &str,
+    ) -> StoreResult<Option<IdempotentRecord>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT fingerprint, response FROM client_tokens WHERE owner = ? AND action = ? AND token = ?")?
+            .query_row(params![owner, action, token], |r| {
+                Ok(IdempotentRecord { fingerprint: r.get(0)?, response: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn put_idempotent_record(
+        &mut self,
+        owner: AccountId,
+        action: &str,
+        token: &str,
+        record: &IdempotentRecord,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO client_tokens(owner, action, token, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?, ?)")?
+            .execute(params![owner, action, token, record.fingerprint, record.response, now])?;
+        Ok(())
+    }
+
+    fn complete_due(&mut self, now: Millis) -> StoreResult<usize> {
+        let due_images: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT doc FROM images WHERE status = 'Creating' AND ready_at <= ?")?
+            .query_map([now], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let due_snapshots: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT doc FROM snapshots WHERE status = 'progressing' AND ready_at <= ?",
+            )?
+            .query_map([now], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for doc in &due_images {
+            let mut image: Image = from_doc(doc)?;
+            image.status = ImageStatus::Available;
+            image.ready_at = None;
+            self.put_image(&image)?;
+        }
+        for doc in &due_snapshots {
+            let mut snapshot: Snapshot = from_doc(doc)?;
+            snapshot.status = SnapshotStatus::Accomplished;
+            snapshot.ready_at = None;
+            self.put_snapshot(&snapshot)?;
+        }
+        Ok(due_images.len() + due_snapshots.len())
+    }
+
+    fn next_due(&mut self) -> StoreResult<Option<Millis>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT MIN(t) FROM (SELECT MIN(ready_at) AS t FROM images WHERE status = 'Creating'
+                 UNION ALL SELECT MIN(ready_at) FROM snapshots WHERE status = 'progressing')",
+            )?
+            .query_row([], |r| r.get::<_, Option<i64>>(0))?)
+    }
+}

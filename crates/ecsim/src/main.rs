@@ -1,0 +1,88 @@
+//! `ecsim`: serve the ECS image API, call it, administer its data.
+
+mod call;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ecsim",
+    version,
+    about = "An emulator of Alibaba Cloud ECS's image API (2014-05-26)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(serve::ServeArgs),
+    /// Administer a data directory (works while the server runs).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Call an operation with a signed request, aliyun-CLI style:
+    /// `ecsim call DescribeImages --RegionId cn-hangzhou --PageSize 5`.
+    Call(call::CallArgs),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account with a root AccessKey; prints {"AccountId","AccessKeyId","AccessKeySecret"}.
+    CreateAccount(StoreArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct StoreArgs {
+    /// Data directory.
+    #[arg(long, env = "ECSIM_DATA_DIR", default_value = "./ecsim-data")]
+    pub data_dir: PathBuf,
+    /// Database URL; default: SQLite file `ecsim.db` in the data directory.
+    #[arg(long, env = "ECSIM_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ecsim.db").display()))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Admin {
+            command: AdminCommand::CreateAccount(args),
+        } => create_account(&args),
+        Command::Call(args) => call::run(args),
+    }
+}
+
+fn create_account(args: &StoreArgs) -> ExitCode {
+    use ecsim_core::Clock;
+    let result = ecsim_store::Store::open(&args.database_url())
+        .map_err(|e| e.to_string())
+        .and_then(|store| {
+            ecsim_server::seed::create_account(&store, ecsim_core::SystemClock.now())
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(creds) => {
+            println!("{}", creds.to_json());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ecsim admin create-account: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
