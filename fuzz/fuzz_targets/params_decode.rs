@@ -41,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
     };
 
     // Accessors on fixed names and on names taken from the input itself.
-    let mut names: Vec<String> = ["Tag", "Id", "A", "Filter", "Force", "PageSize"].map(String::from).to_vec();
+    let mut names: Vec<String> = ["Tag", "Id", "A", "Filter", "Force", "PageSize"]
+        .map(String::from)
+        .to_vec();
     for (k, _) in params.entries().iter().take(4) {
         names.push(k.clone());
         if let Some((head, _)) = k.split_once('.') {
@@ -59,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
         if let (Ok(list), Ok(objects)) = (&list, &objects) {
             // Every element sits at a distinct index ≤ max_index.
             let count = list.len().max(objects.len());
-            assert!(count == 0 || max.is_some_and(|m| m >= count), "max_index {max:?} < {count}");
+            assert!(
+                count == 0 || max.is_some_and(|m| m >= count),
+                "max_index {max:?} < {count}"
+            );
         }
     }
 
@@ -81,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
 
     for method in ["GET", "POST"] {
         let sts = v1::string_to_sign(method, &params);
-        let tail = sts.strip_prefix(method).and_then(|s| s.strip_prefix("&%2F&"));
+        let tail = sts
+            .strip_prefix(method)
+            .and_then(|s| s.strip_prefix("&%2F&"));
         assert!(tail.is_some_and(canonical_alphabet), "{sts:?}");
         let sig = v1::sign("testsecret", &sts);
         assert!(v1::verify("testsecret", &sts, &sig));

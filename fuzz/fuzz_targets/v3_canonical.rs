@@ -31,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(a) => {
             let again = v3::parse_authorization(&render(&a));
             assert_eq!(again.as_ref(), Ok(&a), "round trip of {authz:?}");
-            assert!(!a.credential.is_empty() && !a.signature.is_empty() && !a.signed_headers.is_empty());
+            assert!(
+                !a.credential.is_empty() && !a.signature.is_empty() && !a.signed_headers.is_empty()
+            );
             a
         }
         Err(e) => {
@@ -53,7 +55,12 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let query = Params::from_wire(&query, None).unwrap_or_default();
 
-    for alg in [auth.algorithm, Algorithm::HmacSha256, Algorithm::HmacSm3, Algorithm::RsaSha256] {
+    for alg in [
+        auth.algorithm,
+        Algorithm::HmacSha256,
+        Algorithm::HmacSm3,
+        Algorithm::RsaSha256,
+    ] {
         let payload = v3::hash_payload(alg, body);
         assert_eq!(payload.len(), 64);
         let cr = v3::canonical_request("POST", &query, &headers, &auth.signed_headers, &payload);
@@ -63,8 +70,16 @@ fuzz_target!(|data: &[u8]| {
         match v3::sign(alg, "testsecret", &sts) {
             Some(sig) => {
                 assert!(v3::verify(alg, "testsecret", &sts, &sig));
-                assert!(v3::verify(alg, "testsecret", &sts, &sig.to_ascii_uppercase()));
-                assert!(!v3::verify(alg, "testsecret", &sts, &auth.signature) || auth.signature.eq_ignore_ascii_case(&sig));
+                assert!(v3::verify(
+                    alg,
+                    "testsecret",
+                    &sts,
+                    &sig.to_ascii_uppercase()
+                ));
+                assert!(
+                    !v3::verify(alg, "testsecret", &sts, &auth.signature)
+                        || auth.signature.eq_ignore_ascii_case(&sig)
+                );
             }
             None => {
                 assert_eq!(alg, Algorithm::RsaSha256);

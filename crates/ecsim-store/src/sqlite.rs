@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const MAX_IDLE_READERS: usize = 8;
+// Enough for every blocking worker that reads at once; opening a connection costs far more than keeping one.
+const MAX_IDLE_READERS: usize = 64;
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -55,6 +56,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Listings build their SQL from the filters given, so there are more distinct statements
+    // than rusqlite's default cache of 16 holds; re-parsing them showed up in profiles.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     )?;

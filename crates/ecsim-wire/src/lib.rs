@@ -5,6 +5,7 @@
 //!
 //! Nothing here does I/O; the server feeds bytes in and writes bytes out.
 
+pub mod client;
 pub mod error;
 pub mod params;
 pub mod render;

@@ -5,9 +5,6 @@
 //! Collections use the SDKs' flattening (§2.3): `Name.N` for scalar lists and `Name.N.Field` for
 //! object lists, N 1-based.
 
-// `ApiError` (owned by error.rs) is ~128 bytes; the agreed interface returns it by value.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 
 use crate::ApiError;

@@ -2,9 +2,6 @@
 //! computed over a canonical re-encoding of the decoded request (spec wire-protocol §3–§4),
 //! never over the raw bytes received.
 
-// `ApiError` (owned by error.rs) is ~128 bytes; the agreed interface returns it by value.
-#![allow(clippy::result_large_err)]
-
 /// Canonical percent-encoding `enc(s)`: keeps `A-Z a-z 0-9 - _ . ~`; every other UTF-8 byte
 /// becomes `%XX` with uppercase hex (space → `%20`, `*` → `%2A`, `中` → `%E4%B8%AD`).
 pub fn percent_encode(s: &str) -> String {

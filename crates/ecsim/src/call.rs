@@ -2,8 +2,7 @@
 //! Parameters whose names start with an upper-case letter go to the API; the lower-case ones
 //! (`--endpoint`, `--signature`, `--data-dir`, `--api-version`) configure the client.
 
-use ecsim_wire::Params;
-use ecsim_wire::signature::{percent_encode, v1, v3};
+use ecsim_wire::client::{Scheme, Signer, sign_post};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -96,18 +95,6 @@ fn now_iso() -> String {
     ecsim_core::clock::format_time(ecsim_core::SystemClock.now())
 }
 
-fn nonce() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn query_string(params: &[(String, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// The request to send: URL and headers, signed.
 fn signed_request(
     action: &str,
@@ -115,71 +102,27 @@ fn signed_request(
     key_id: &str,
     secret: &str,
 ) -> Result<(String, Vec<(String, String)>), String> {
+    let scheme = Scheme::parse(&opts.signature)
+        .ok_or_else(|| format!("unknown --signature {}; use v3, v1 or sm3", opts.signature))?;
     let base = opts.endpoint.trim_end_matches('/');
-    let host = base
-        .split_once("://")
-        .map_or(base, |(_, rest)| rest)
-        .to_string();
-    match opts.signature.as_str() {
-        "v3" | "sm3" => {
-            let alg = if opts.signature == "sm3" {
-                v3::Algorithm::HmacSm3
-            } else {
-                v3::Algorithm::HmacSha256
-            };
-            let headers = vec![
-                ("host".to_string(), host),
-                ("x-acs-action".to_string(), action.to_string()),
-                (
-                    "x-acs-content-sha256".to_string(),
-                    v3::hash_payload(alg, b""),
-                ),
-                ("x-acs-date".to_string(), now_iso()),
-                ("x-acs-signature-nonce".to_string(), nonce()),
-                ("x-acs-version".to_string(), opts.api_version.clone()),
-            ];
-            let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
-            let query = Params::from_pairs(opts.params.iter().cloned());
-            let canonical = v3::canonical_request(
-                "POST",
-                &query,
-                &headers,
-                &signed,
-                &v3::hash_payload(alg, b""),
-            );
-            let sts = v3::string_to_sign(alg, &canonical);
-            let signature = v3::sign(alg, secret, &sts).ok_or("cannot sign")?;
-            let mut out: Vec<(String, String)> =
-                headers.into_iter().filter(|(n, _)| n != "host").collect();
-            out.push(("accept".into(), "application/json".into()));
-            out.push((
-                "authorization".into(),
-                format!(
-                    "{} Credential={key_id},SignedHeaders={},Signature={signature}",
-                    alg.name(),
-                    signed.join(";")
-                ),
-            ));
-            Ok((format!("{base}/?{}", query_string(&opts.params)), out))
-        }
-        "v1" => {
-            let mut params = opts.params.clone();
-            params.extend([
-                ("Action".to_string(), action.to_string()),
-                ("Version".to_string(), opts.api_version.clone()),
-                ("Format".to_string(), "JSON".to_string()),
-                ("AccessKeyId".to_string(), key_id.to_string()),
-                ("SignatureMethod".to_string(), "HMAC-SHA1".to_string()),
-                ("SignatureVersion".to_string(), "1.0".to_string()),
-                ("SignatureNonce".to_string(), nonce()),
-                ("Timestamp".to_string(), now_iso()),
-            ]);
-            let sts = v1::string_to_sign("POST", &Params::from_pairs(params.iter().cloned()));
-            params.push(("Signature".to_string(), v1::sign(secret, &sts)));
-            Ok((format!("{base}/?{}", query_string(&params)), Vec::new()))
-        }
-        other => Err(format!("unknown --signature {other}; use v3, v1 or sm3")),
-    }
+    let host = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let timestamp = now_iso();
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let signer = Signer {
+        access_key_id: key_id,
+        access_key_secret: secret,
+        timestamp: &timestamp,
+        nonce: &nonce,
+    };
+    let post = sign_post(
+        scheme,
+        &signer,
+        host,
+        action,
+        &opts.api_version,
+        &opts.params,
+    );
+    Ok((format!("{base}/?{}", post.query), post.headers))
 }
 
 pub fn run(args: CallArgs) -> ExitCode {
