@@ -178,7 +178,9 @@ def ecsim(tmp_path_factory, request):
     crashed = srv.exited_unexpectedly()
     srv.stop()
     if request.session.testsfailed:
-        print(f"\n[ecsim] session server log: {srv.log_path}\n{srv.log_tail(60)}")
+        tr = request.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line(f"[ecsim] session server log kept at {srv.log_path}")
     if crashed is not None:
         pytest.fail(f"ecsim (session server) exited by itself with status {crashed}; log:\n{srv.log_tail()}")
 
@@ -226,4 +228,8 @@ def pytest_runtest_makereport(item, call):
         elif callable(val) and hasattr(val, "servers"):
             servers.extend(val.servers)
     for srv in servers:
-        rep.sections.append((f"ecsim log tail ({srv.log_path})", srv.log_tail(80)))
+        rc = srv.exited_unexpectedly()
+        state = "running" if srv.proc is not None and rc is None else (
+            f"EXITED with status {rc}" + (" (killed by signal %d)" % -rc if rc < 0 else "")
+            if rc is not None else "stopped")
+        rep.sections.append((f"ecsim log tail ({srv.log_path}; server {state})", srv.log_tail(80)))

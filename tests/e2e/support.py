@@ -112,7 +112,8 @@ def _snake(name: str) -> str:
 
 
 class TeaClient:
-    def __init__(self, host_port: str, ak: str, secret: str, v1: bool = False):
+    def __init__(self, host_port: str, ak: str, secret: str, v1: bool = False,
+                 signature_algorithm: str | None = None):
         from alibabacloud_ecs20140526.client import Client
         from alibabacloud_tea_openapi import models as openapi_models
 
@@ -127,6 +128,8 @@ class TeaClient:
         )
         if v1:
             cfg.signature_algorithm = "v2"  # HMAC-SHA1 RPC signing in this SDK
+        elif signature_algorithm:
+            cfg.signature_algorithm = signature_algorithm  # e.g. "ACS3-HMAC-SM3"
         self.kind = "tea-v1" if v1 else "tea-v3"
         self.client = Client(cfg)
 

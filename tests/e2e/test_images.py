@@ -46,8 +46,12 @@ def test_instance_deletion_releases_image(tea, system_image):
     tea.call("DeleteInstances", RegionId=REGION, InstanceId=[running[1]], Force=True)
     assert describe_instances(tea, running + [stopped]) == []
 
-    # No live instance uses it any more: a plain delete works.
+    assert tea.call("DescribeInstances", RegionId=REGION, InstanceIds="[]")["Instances"]["Instance"] == []
+
+    # No live instance uses it any more: a plain delete works (DryRun only validates).
     assert describe_image(tea, image_id).get("Usage") == "none"
+    expect_error(lambda: tea.call("DeleteImage", RegionId=REGION, ImageId=image_id, DryRun=True), 400, "DryRunOperation")
+    assert describe_image(tea, image_id)["Status"] == "Available"
     tea.call("DeleteImage", RegionId=REGION, ImageId=image_id)
     assert describe_image(tea, image_id) is None
 

@@ -96,6 +96,22 @@ def test_image_lifecycle(client):
     assert e.status in (403, 404), e
 
 
+def test_special_characters_round_trip(client, ecsim):
+    """Values that each SDK encodes differently on the wire (space, *, +, /, =, &, !, ', (, ), CJK)
+    must verify and come back unchanged (spec/wire-protocol.md §1, §3)."""
+    odd = "e2e a b*c~d+e/f=g&h!'()中文 " + client.kind
+    assert client.call("DescribeImages", RegionId=REGION, ImageName=odd, Status="ALL")["TotalCount"] == 0
+    tea = ecsim.client("tea-v3")
+    [src] = run_instances(client, pick_system_image(client))
+    image_id = create_image(client, InstanceId=src, Description=odd)
+    assert describe_image(client, image_id)["Description"] == odd
+    assert describe_image(tea, image_id)["Description"] == odd
+    wait_image_status(client, image_id)
+    client.call("ModifyImageAttribute", RegionId=REGION, ImageId=image_id, Description=odd + " (2)")
+    assert describe_image(client, image_id)["Description"] == odd + " (2)"
+    client.call("DeleteImage", RegionId=REGION, ImageId=image_id)
+
+
 def _check_sdk_exception(c, e: ApiError, status: int, code: str) -> None:
     """Check the attributes the SDK itself exposes, not just our normalised view."""
     exc = e.sdk_exc

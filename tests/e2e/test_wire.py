@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import signer
-from support import REGION, RawResponse, assert_error_body, expect_error, http_request
+from support import (REGION, RawResponse, TeaClient, assert_error_body, create_image, describe_image, expect_error,
+                     http_request, run_instances, wait_image_status)
 
 
 def v1_call(ecsim, action: str, params: dict | None = None, *, method: str = "POST", ak: str | None = None,
@@ -56,6 +57,30 @@ def test_signed_raw_v3_works(ecsim):
     r = http_request(ecsim.port, "POST", "/?" + signer.encode_params(query), headers=headers)
     assert r.status == 200, r
     assert r.json()["Images"]["Image"][0]["ImageOwnerAlias"] == "system"
+
+
+def test_pop_core_style_get_with_lowercase_booleans(ecsim, tea, system_image):
+    """Node pop-core sends GET, `Force=true`, legacy clients `Tag.N.key`: all accepted."""
+    tag_value = signer.nonce()
+    [src] = run_instances(tea, system_image)
+    image_id = create_image(tea, InstanceId=src, Tag=[{"Key": "legacy", "Value": tag_value}])
+    wait_image_status(tea, image_id)
+    run_instances(tea, image_id)
+    r = v1_call(ecsim, "DescribeImages", {"RegionId": REGION, "Tag.1.key": "legacy", "Tag.1.value": tag_value},
+                method="GET")
+    assert r.status == 200, r
+    assert [i["ImageId"] for i in r.json()["Images"]["Image"]] == [image_id]
+    r = v1_call(ecsim, "DeleteImage", {"RegionId": REGION, "ImageId": image_id, "Force": "false"}, method="GET")
+    assert_json_error(r, 403, "ImageUsingByInstance")
+    r = v1_call(ecsim, "DeleteImage", {"RegionId": REGION, "ImageId": image_id, "Force": "true"}, method="GET")
+    assert r.status == 200, r
+    assert describe_image(tea, image_id) is None
+
+
+def test_sm3_signing(ecsim):
+    """Tea's ACS3-HMAC-SM3 (spec/wire-protocol.md §4.2)."""
+    c = TeaClient(f"127.0.0.1:{ecsim.port}", ecsim.ak, ecsim.secret, signature_algorithm="ACS3-HMAC-SM3")
+    assert c.call("DescribeRegions")["Regions"]["Region"]
 
 
 def test_bad_signature(ecsim):

@@ -5,6 +5,7 @@
 use crate::state::AppState;
 use ecsim_core::clock::parse_time;
 use ecsim_core::model::{AccountId, KeyStatus};
+use ecsim_store::NonceRecord;
 use ecsim_wire::signature::{v1, v3};
 use ecsim_wire::{ApiError, Code, Params};
 
@@ -85,11 +86,17 @@ fn check_timestamp(app: &AppState, text: &str) -> Result<(), ApiError> {
 }
 
 fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), ApiError> {
-    if app.nonces.first_use(access_key_id, nonce, app.clock.now()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(Code::SignatureNonceUsed))
+    let now = app.clock.now();
+    if !app.nonces.first_use(access_key_id, nonce, now) {
+        return Err(ApiError::new(Code::SignatureNonceUsed));
     }
+    // Persisted with the request's own write, or by the flusher for reads.
+    app.store.record_nonce(NonceRecord {
+        access_key_id: access_key_id.to_string(),
+        nonce: nonce.to_string(),
+        seen_at: now,
+    });
+    Ok(())
 }
 
 fn authenticate_v1(app: &AppState, req: &SignedRequest<'_>) -> Result<Caller, ApiError> {
@@ -149,13 +156,17 @@ fn authenticate_v3(
         return Err(ApiError::new(Code::IncompleteSignature)
             .with_message(format!("The header {missing} must be signed.")));
     }
+    let unsent = |name: &str| {
+        ApiError::new(Code::IncompleteSignature)
+            .with_message(format!("The signed header {name} is missing."))
+    };
     let date = req
         .header("x-acs-date")
-        .ok_or_else(|| ApiError::missing("x-acs-date"))?;
+        .ok_or_else(|| unsent("x-acs-date"))?;
     let nonce = req
         .header("x-acs-signature-nonce")
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::missing("x-acs-signature-nonce"))?;
+        .ok_or_else(|| unsent("x-acs-signature-nonce"))?;
     let claimed_hash = req.header("x-acs-content-sha256").unwrap_or_default();
     check_timestamp(app, date)?;
     let (account_id, secret) = active_secret(app, &auth.credential)?;

@@ -16,4 +16,4 @@ mod worker;
 pub use actions::{ACTIONS, Action, RegionRule};
 pub use http::router;
 pub use state::{AppState, Settings};
-pub use worker::run_completions;
+pub use worker::{flush_nonces, run_completions, run_nonce_flusher};

@@ -27,6 +27,18 @@ impl NonceCache {
         }
     }
 
+    /// Remembers nonces accepted before a restart.
+    pub fn preload(&self, records: impl IntoIterator<Item = (String, String, Millis)>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, nonce, at) in records {
+            inner.seen.insert((key, nonce), at);
+        }
+    }
+
+    pub fn retention_ms(&self) -> Millis {
+        self.retention_ms
+    }
+
     /// Records the nonce; false if this key already used it.
     pub fn first_use(&self, access_key_id: &str, nonce: &str, now: Millis) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

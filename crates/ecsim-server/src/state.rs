@@ -47,6 +47,12 @@ impl AppState {
     ) -> Result<Self, ecsim_wire::ApiError> {
         let regions = store.read(|tx| Ok(tx.regions()?))?;
         let nonces = NonceCache::new(settings.timestamp_window_ms);
+        let recent = store.nonces_since(clock.now() - nonces.retention_ms())?;
+        nonces.preload(
+            recent
+                .into_iter()
+                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
+        );
         Ok(Self {
             store,
             clock,

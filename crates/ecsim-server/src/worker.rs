@@ -45,3 +45,39 @@ pub async fn run_completions(app: Arc<AppState>) {
         }
     }
 }
+
+/// How long an accepted nonce of a read-only request may wait in memory before it is written.
+const NONCE_FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// How often nonces older than the retention are deleted.
+const NONCE_PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Writes accepted nonces that no write transaction took along, and prunes expired ones.
+pub async fn run_nonce_flusher(app: Arc<AppState>) {
+    let mut last_prune = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(NONCE_FLUSH_EVERY).await;
+        let prune = last_prune.elapsed() >= NONCE_PRUNE_EVERY;
+        if !prune && !app.store.has_pending_nonces() {
+            continue;
+        }
+        if prune {
+            last_prune = std::time::Instant::now();
+        }
+        flush_nonces(&app).await;
+    }
+}
+
+/// One flush, also run at shutdown so a graceful restart forgets nothing.
+pub async fn flush_nonces(app: &Arc<AppState>) {
+    let app = Arc::clone(app);
+    let result = tokio::task::spawn_blocking(move || {
+        let forget_before = app.clock.now() - app.nonces.retention_ms();
+        app.store.flush_nonces(forget_before)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "writing nonces failed; will retry"),
+        Err(err) => tracing::error!(error = %err, "nonce flush task failed"),
+    }
+}

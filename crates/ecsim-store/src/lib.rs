@@ -14,6 +14,7 @@ use ecsim_core::model::{
 };
 use ecsim_wire::{ApiError, Code};
 use std::path::Path;
+use std::sync::Mutex;
 
 pub use sqlite::SqliteStore;
 
@@ -147,6 +148,14 @@ pub struct TagRow {
     pub tag: Tag,
 }
 
+/// A fuzzy tag filter: the key, and values of which one must match (`*` is a wildcard);
+/// no values: any value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagPattern {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagQuery {
     pub owner: AccountId,
@@ -155,6 +164,8 @@ pub struct TagQuery {
     pub resource_ids: Vec<String>,
     /// Resources carrying every one of these (value `None`: any value).
     pub tags: Vec<(String, Option<String>)>,
+    /// Resources carrying a tag matching each pattern.
+    pub patterns: Vec<TagPattern>,
     pub offset: u64,
     pub limit: u64,
 }
@@ -190,7 +201,8 @@ pub trait Tx {
         name: &str,
         except_id: Option<&str>,
     ) -> StoreResult<bool>;
-    fn instances_using_image(&mut self, image_id: &str) -> StoreResult<u64>;
+    /// Non-released instances in the region whose current image is this one.
+    fn instances_using_image(&mut self, region_id: &str, image_id: &str) -> StoreResult<u64>;
     fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64>;
     fn is_shared_with(&mut self, image_id: &str, account: AccountId) -> StoreResult<bool>;
 
@@ -241,6 +253,10 @@ pub trait Tx {
         now: Millis,
     ) -> StoreResult<()>;
 
+    fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()>;
+    fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()>;
+    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>>;
+
     /// Ends every timed creation (images `Creating`, snapshots `progressing`) due by `now`;
     /// returns how many ended.
     fn complete_due(&mut self, now: Millis) -> StoreResult<usize>;
@@ -248,9 +264,25 @@ pub trait Tx {
     fn next_due(&mut self) -> StoreResult<Option<Millis>>;
 }
 
-/// The configured backend. PostgreSQL joins here as a second variant.
-pub enum Store {
+/// A SignatureNonce that was accepted, kept so replays are refused after a restart too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceRecord {
+    pub access_key_id: String,
+    pub nonce: String,
+    pub seen_at: Millis,
+}
+
+enum Backend {
     Sqlite(SqliteStore),
+}
+
+/// The configured backend (PostgreSQL joins as a second one), plus the nonces accepted but
+/// not yet written.
+pub struct Store {
+    backend: Backend,
+    /// Written by the next write transaction (so a mutating request's nonce commits with its
+    /// change) or by [`Store::flush_nonces`], whichever comes first.
+    pending_nonces: Mutex<Vec<NonceRecord>>,
 }
 
 impl Store {
@@ -265,7 +297,10 @@ impl Store {
                 "PostgreSQL is not supported by this build yet".into(),
             ));
         }
-        Ok(Store::Sqlite(SqliteStore::open(Path::new(path))?))
+        Ok(Store {
+            backend: Backend::Sqlite(SqliteStore::open(Path::new(path))?),
+            pending_nonces: Mutex::new(Vec::new()),
+        })
     }
 
     /// A read-only transaction over a consistent snapshot.
@@ -273,19 +308,56 @@ impl Store {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        match self {
-            Store::Sqlite(s) => s.read(f),
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(f),
         }
     }
 
     /// A serialized read-write transaction, committed durably before this returns `Ok`.
+    /// Nonces accepted so far are written in the same transaction.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        match self {
-            Store::Sqlite(s) => s.write(f),
+        let nonces = std::mem::take(&mut *self.lock_nonces());
+        let result = match &self.backend {
+            Backend::Sqlite(s) => s.write(|tx| {
+                let out = f(tx)?;
+                if !nonces.is_empty() {
+                    tx.insert_nonces(&nonces)?;
+                }
+                Ok(out)
+            }),
+        };
+        if result.is_err() && !nonces.is_empty() {
+            self.lock_nonces().extend(nonces);
         }
+        result
+    }
+
+    fn lock_nonces(&self) -> std::sync::MutexGuard<'_, Vec<NonceRecord>> {
+        self.pending_nonces
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues an accepted nonce for writing.
+    pub fn record_nonce(&self, record: NonceRecord) {
+        self.lock_nonces().push(record);
+    }
+
+    pub fn has_pending_nonces(&self) -> bool {
+        !self.lock_nonces().is_empty()
+    }
+
+    /// Writes queued nonces and forgets those seen before `forget_before`.
+    pub fn flush_nonces(&self, forget_before: Millis) -> Result<(), ApiError> {
+        self.write(|tx| Ok(tx.delete_nonces_before(forget_before)?))
+    }
+
+    /// Nonces seen since `since`, to refuse their replay after a restart.
+    pub fn nonces_since(&self, since: Millis) -> Result<Vec<NonceRecord>, ApiError> {
+        self.read(|tx| Ok(tx.nonces_since(since)?))
     }
 }
 

@@ -125,3 +125,11 @@ CREATE TABLE IF NOT EXISTS client_tokens (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (owner, action, token)
 );
+
+CREATE TABLE IF NOT EXISTS nonces (
+    access_key_id TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    seen_at       INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+);
+CREATE INDEX IF NOT EXISTS nonces_by_time ON nonces(seen_at);

@@ -6,8 +6,8 @@
 //! consistent snapshots concurrently with the writer.
 
 use crate::{
-    DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, Page, SnapshotQuery, StoreError,
-    StoreResult, TagQuery, TagRow, Tx,
+    DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, NonceRecord, Page, SnapshotQuery,
+    StoreError, StoreResult, TagQuery, TagRow, Tx,
 };
 use ecsim_core::Millis;
 use ecsim_core::model::{
@@ -183,6 +183,19 @@ fn push_tag_filters(
         }
         sql.push(')');
     }
+}
+
+/// A GLOB pattern in which only `*` is special: case-sensitive like ECS names, with GLOB's
+/// other metacharacters escaped.
+fn glob_of(pattern: &str) -> String {
+    pattern
+        .chars()
+        .map(|c| match c {
+            '?' => "[?]".to_string(),
+            '[' => "[[]".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 impl SqliteTx<'_> {
@@ -434,9 +447,9 @@ impl Tx for SqliteTx<'_> {
         }
         if let Some(in_use) = q.in_use {
             sql.push_str(if in_use {
-                " AND EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id)"
+                " AND EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id AND i.region_id = images.region_id)"
             } else {
-                " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id)"
+                " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id AND i.region_id = images.region_id)"
             });
         }
         if let Some(snapshot) = &q.snapshot_id {
@@ -474,10 +487,10 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn instances_using_image(&mut self, image_id: &str) -> StoreResult<u64> {
+    fn instances_using_image(&mut self, region_id: &str, image_id: &str) -> StoreResult<u64> {
         self.count(
-            "SELECT COUNT(*) FROM instances WHERE image_id = ?",
-            &[&image_id],
+            "SELECT COUNT(*) FROM instances WHERE image_id = ? AND region_id = ?",
+            &[&image_id, &region_id],
         )
     }
 
@@ -553,17 +566,8 @@ impl Tx for SqliteTx<'_> {
             args.push(SqlValue::Text(status.as_str().into()));
         }
         if let Some(pattern) = &q.name_pattern {
-            // GLOB is case-sensitive like ECS names; escape GLOB's other metacharacters.
-            let glob: String = pattern
-                .chars()
-                .map(|c| match c {
-                    '?' => "[?]".to_string(),
-                    '[' => "[[]".to_string(),
-                    other => other.to_string(),
-                })
-                .collect();
             sql.push_str(" AND name GLOB ?");
-            args.push(SqlValue::Text(glob));
+            args.push(SqlValue::Text(glob_of(pattern)));
         }
         self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
     }
@@ -763,6 +767,22 @@ impl Tx for SqliteTx<'_> {
             }
             sql.push(')');
         }
+        for pattern in &q.patterns {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = r.resource_type AND t.resource_id = r.resource_id AND t.key = ?");
+            args.push(SqlValue::Text(pattern.key.clone()));
+            if !pattern.values.is_empty() {
+                sql.push_str(" AND (");
+                for (i, value) in pattern.values.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(" OR ");
+                    }
+                    sql.push_str("t.value GLOB ?");
+                    args.push(SqlValue::Text(glob_of(value)));
+                }
+                sql.push(')');
+            }
+            sql.push(')');
+        }
         let total: i64 = self
             .conn
             .prepare_cached(&format!("SELECT COUNT(*) {sql}"))?
@@ -826,6 +846,37 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT INTO client_tokens(owner, action, token, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?, ?)")?
             .execute(params![owner, action, token, record.fingerprint, record.response, now])?;
         Ok(())
+    }
+
+    fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )?;
+        for n in nonces {
+            stmt.execute(params![n.access_key_id, n.nonce, n.seen_at])?;
+        }
+        Ok(())
+    }
+
+    fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM nonces WHERE seen_at < ?")?
+            .execute([before])?;
+        Ok(())
+    }
+
+    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT access_key_id, nonce, seen_at FROM nonces WHERE seen_at >= ?",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok(NonceRecord {
+                access_key_id: r.get(0)?,
+                nonce: r.get(1)?,
+                seen_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     fn complete_due(&mut self, now: Millis) -> StoreResult<usize> {

@@ -2,7 +2,9 @@
 
 use crate::StoreArgs;
 use ecsim_core::{Clock, SystemClock};
-use ecsim_server::{AppState, Settings, router, run_completions, seed};
+use ecsim_server::{
+    AppState, Settings, flush_nonces, router, run_completions, run_nonce_flusher, seed,
+};
 use ecsim_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -109,15 +111,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let state = Arc::new(AppState::new(store, clock, settings).map_err(|e| e.to_string())?);
     tokio::spawn(run_completions(Arc::clone(&state)));
+    tokio::spawn(run_nonce_flusher(Arc::clone(&state)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, ready_in_ms = started.elapsed().as_millis() as u64, "ecsim is serving");
-    axum::serve(listener, router(state))
+    let served = axum::serve(listener, router(Arc::clone(&state)))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    flush_nonces(&state).await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -185,7 +185,7 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         let mut shown = Vec::with_capacity(page.items.len());
         for image in &page.items {
             let tags = tx.tags(ResourceType::Image, &image.id)?;
-            let in_use = tx.instances_using_image(&image.id)? > 0;
+            let in_use = tx.instances_using_image(&image.region_id, &image.id)? > 0;
             let shared_accounts = if image.owner == Some(ctx.account()) {
                 tx.shared_accounts(&image.id)?
             } else {
@@ -467,6 +467,7 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 return Err(ApiError::new(Code::InvalidImageNameDuplicated));
             }
             let id = new_id("m", ctx.region_id());
+            let from_instance = matches!(source, Source::Instance(_));
             let (mappings, base_image_id, source_instance_id) = match source {
                 Source::Instance(instance_id) => {
                     let (m, base) = snapshot_instance(ctx, tx, &instance_id, &id)?;
@@ -476,6 +477,12 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     let (m, base) = resolve_mappings(ctx, tx, requests)?;
                     (m, base, None)
                 }
+            };
+            // Spec §3.2: ImdsSupport defaults to the source image's value for an instance, v1 for snapshots.
+            let inherited_imds = if from_instance {
+                base_imds(tx, ctx, base_image_id.as_deref())?
+            } else {
+                None
             };
             // A deleted base image still describes the OS on the disk, so tombstones count.
             let base = match base_image_id {
@@ -519,7 +526,7 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 imds_support: fields
                     .imds_support
                     .clone()
-                    .or_else(|| base.as_ref().map(|b| b.imds_support.clone()))
+                    .or(inherited_imds)
                     .unwrap_or_else(|| "v1".to_string()),
                 nvme_support: base
                     .as_ref()
@@ -547,6 +554,17 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })?;
     ctx.app.completions.notify_one();
     Ok(reply)
+}
+
+fn base_imds(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    base_id: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    Ok(match base_id {
+        Some(id) => tx.image(ctx.region_id(), id)?.map(|b| b.imds_support),
+        None => None,
+    })
 }
 
 /// The caller's own, not deleted image in the request's region, else `InvalidImageId.NotFound`.
@@ -646,7 +664,7 @@ pub fn modify_image_attribute(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         if let Some(mode) = boot_mode
             && mode != image.boot_mode
         {
-            if tx.instances_using_image(&image.id)? > 0 {
+            if tx.instances_using_image(&image.region_id, &image.id)? > 0 {
                 return Err(ApiError::new(Code::ModifyBootModeImageUsingByInstance));
             }
             image.boot_mode = mode;
@@ -687,7 +705,7 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         };
         let facts = DeletionFacts {
             shared_accounts: tx.shared_accounts(&image.id)?,
-            instances_using: tx.instances_using_image(&image.id)?,
+            instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
             ..Default::default()
         };
         rules::check_delete(&image, &facts, force)?;

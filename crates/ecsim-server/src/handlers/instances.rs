@@ -7,9 +7,11 @@ use crate::args::{Paging, json_id_list, required, tags_to_attach};
 use crate::present::{self, object};
 use ecsim_core::catalog;
 use ecsim_core::ids::new_id;
-use ecsim_core::model::{Disk, DiskType, Instance, InstanceStatus, ResourceType};
+use ecsim_core::model::{
+    Disk, DiskType, Image, ImageStatus, Instance, InstanceStatus, ResourceType,
+};
 use ecsim_core::rules;
-use ecsim_store::{DiskQuery, InstanceQuery, Tx};
+use ecsim_store::{DiskQuery, ImageQuery, InstanceQuery, OwnerSet, Tx};
 use ecsim_wire::{ApiError, Code};
 use serde_json::json;
 
@@ -21,13 +23,44 @@ fn missing_parameter_plain(name: &str) -> ApiError {
     ))
 }
 
+/// How RunInstances names its image: by id, or by family (the newest Available image of it).
+#[derive(Clone, Copy)]
+enum ImageRef<'a> {
+    Id(&'a str),
+    Family(&'a str),
+}
+
+fn newest_of_family(
+    ctx: &Ctx<'_>,
+    tx: &mut dyn Tx,
+    family: &str,
+) -> Result<Option<Image>, ApiError> {
+    let query = ImageQuery {
+        caller: ctx.account(),
+        region_id: ctx.region_id().to_string(),
+        family: Some(family.to_string()),
+        owners: OwnerSet {
+            system: true,
+            own: true,
+            shared_with_me: true,
+            community: false,
+        },
+        statuses: vec![ImageStatus::Available],
+        limit: 1,
+        ..Default::default()
+    };
+    Ok(tx.find_images(&query)?.items.into_iter().next())
+}
+
 /// Launches `amount` instances; `initial` is `Running` for RunInstances, `Stopped` for
 /// CreateInstance. Returns their ids.
 fn launch(ctx: &Ctx<'_>, amount: i64, initial: InstanceStatus) -> Result<Vec<String>, ApiError> {
     let p = ctx.params;
-    let image_id = p
-        .get_nonempty("ImageId")
-        .ok_or_else(|| missing_parameter_plain("ImageId"))?;
+    let image_ref = match (p.get_nonempty("ImageId"), p.get_nonempty("ImageFamily")) {
+        (Some(id), _) => ImageRef::Id(id),
+        (None, Some(family)) => ImageRef::Family(family),
+        (None, None) => return Err(missing_parameter_plain("ImageId")),
+    };
     let type_id = p
         .get_nonempty("InstanceType")
         .ok_or_else(|| missing_parameter_plain("InstanceType"))?;
@@ -65,9 +98,11 @@ fn launch(ctx: &Ctx<'_>, amount: i64, initial: InstanceStatus) -> Result<Vec<Str
 
     let reply = ctx.app.store.write(|tx| {
         idempotent(ctx, tx, Code::IdempotentParameterMismatch, |tx| {
-            let image = tx
-                .image(ctx.region_id(), image_id)?
-                .ok_or_else(|| ApiError::new(Code::InvalidImageIdNotFound))?;
+            let image = match image_ref {
+                ImageRef::Id(id) => tx.image(ctx.region_id(), id)?,
+                ImageRef::Family(family) => newest_of_family(ctx, tx, family)?,
+            }
+            .ok_or_else(|| ApiError::new(Code::InvalidImageIdNotFound))?;
             // The caller's own deleted image is known to be gone; any other invisible id is unknown.
             let shared = image.owner.is_some_and(|o| o != ctx.account())
                 && tx.is_shared_with(&image.id, ctx.account())?;
@@ -171,6 +206,30 @@ pub fn create_instance(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub fn describe_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let p = ctx.params;
     let paging = Paging::from_params(p)?;
+    // MaxResults/NextToken (the current style) page by an opaque offset; PageNumber/PageSize still work.
+    let token_paging =
+        p.get_nonempty("NextToken").is_some() || p.get_nonempty("MaxResults").is_some();
+    let (offset, limit) = if token_paging {
+        let limit = match p.int("MaxResults")? {
+            None => 10,
+            Some(n) if (1..=100).contains(&n) => n as u64,
+            Some(_) => {
+                return Err(ApiError::invalid_parameter(
+                    "MaxResults",
+                    "must be between 1 and 100",
+                ));
+            }
+        };
+        let offset = match p.get_nonempty("NextToken") {
+            None => 0,
+            Some(t) => t
+                .parse::<u64>()
+                .map_err(|_| ApiError::invalid_parameter("NextToken", t))?,
+        };
+        (offset, limit)
+    } else {
+        (paging.offset(), paging.size)
+    };
     let status = p
         .get_nonempty("Status")
         .map(|s| InstanceStatus::parse(s).ok_or_else(|| ApiError::new(Code::InvalidStatusNotFound)))
@@ -184,8 +243,8 @@ pub fn describe_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         zone_id: p.get_nonempty("ZoneId").map(str::to_string),
         instance_type: p.get_nonempty("InstanceType").map(str::to_string),
         name_pattern: p.get_nonempty("InstanceName").map(str::to_string),
-        offset: paging.offset(),
-        limit: paging.size,
+        offset,
+        limit,
     };
     dry_run_gate(p)?;
     let (total, instances) = ctx.app.store.read(|tx| {
@@ -202,9 +261,19 @@ pub fn describe_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         "TotalCount": total,
         "PageNumber": paging.number,
         "PageSize": paging.size,
-        "NextToken": "",
+        "NextToken": next_token(offset, instances.len(), total),
         "Instances": { "Instance": instances },
     })))
+}
+
+/// The token for the page after one that started at `offset` and held `shown` of `total`.
+fn next_token(offset: u64, shown: usize, total: u64) -> String {
+    let next = offset + shown as u64;
+    if next < total {
+        next.to_string()
+    } else {
+        String::new()
+    }
 }
 
 fn own_instance(ctx: &Ctx<'_>, tx: &mut dyn Tx, id: &str) -> Result<Instance, ApiError> {

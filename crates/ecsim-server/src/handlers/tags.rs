@@ -4,7 +4,7 @@ use super::{Ctx, Reply};
 use crate::args::{tag_filters, tags_to_attach};
 use crate::present::object;
 use ecsim_core::model::{AccountId, ResourceType};
-use ecsim_store::{TagQuery, Tx};
+use ecsim_store::{TagPattern, TagQuery, Tx};
 use ecsim_wire::{ApiError, Code, Params};
 use serde_json::json;
 
@@ -122,6 +122,36 @@ pub fn untag_resources(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })
 }
 
+/// `TagFilter.N.TagKey` with `TagFilter.N.TagValues.M` (N 1–5): fuzzy filters.
+fn tag_patterns(p: &Params) -> Result<Vec<TagPattern>, ApiError> {
+    let filters = p.object_list("TagFilter")?;
+    if filters.len() > 5 {
+        return Err(ApiError::new(Code::NumberExceedTags));
+    }
+    filters
+        .into_iter()
+        .map(|fields| {
+            let key = fields
+                .get("TagKey")
+                .filter(|k| !k.is_empty())
+                .cloned()
+                .ok_or_else(|| ApiError::invalid_parameter("TagFilter.N.TagKey", "is required"))?;
+            let mut values: Vec<(u64, String)> = fields
+                .iter()
+                .filter_map(|(name, value)| {
+                    let index = name.strip_prefix("TagValues.")?.parse::<u64>().ok()?;
+                    Some((index, value.clone()))
+                })
+                .collect();
+            values.sort();
+            Ok(TagPattern {
+                key,
+                values: values.into_iter().map(|(_, v)| v).collect(),
+            })
+        })
+        .collect()
+}
+
 pub fn list_tag_resources(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let p = ctx.params;
     let rt = resource_type(p)?;
@@ -141,6 +171,7 @@ pub fn list_tag_resources(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         resource_type: Some(rt),
         resource_ids: ids.iter().map(|s| s.to_string()).collect(),
         tags: tag_filters(p)?,
+        patterns: tag_patterns(p)?,
         offset,
         limit: LIST_PAGE,
     };

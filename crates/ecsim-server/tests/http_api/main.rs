@@ -1,0 +1,12 @@
+//! In-process HTTP tests of ecsim: every request goes through the real router, signed like the
+//! SDKs sign it, and every answer is checked against the wire spec (status, code, envelope).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod concurrency;
+mod gateway;
+mod images;
+mod instances;
+mod regions;
+mod snapshots_tags;
