@@ -200,6 +200,33 @@ pub struct Snapshot {
     pub ready_at: Option<Millis>,
 }
 
+impl Snapshot {
+    /// A new snapshot of `disk`, `progressing` from `now` until `ready_at`.
+    pub fn of_disk(
+        id: String,
+        disk: &Disk,
+        name: String,
+        description: String,
+        now: Millis,
+        ready_at: Millis,
+    ) -> Self {
+        Snapshot {
+            id,
+            owner: disk.owner,
+            region_id: disk.region_id.clone(),
+            name,
+            description,
+            source_disk_id: disk.id.clone(),
+            source_disk_type: disk.kind,
+            source_disk_size_gib: disk.size_gib,
+            source_image_id: disk.image_id.clone(),
+            status: SnapshotStatus::Progressing,
+            created_at: now,
+            ready_at: Some(ready_at),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
     pub key: String,

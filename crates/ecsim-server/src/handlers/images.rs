@@ -8,7 +8,7 @@ use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
     Architecture, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType, ResourceType,
-    Snapshot, SnapshotStatus,
+    Snapshot,
 };
 use ecsim_core::rules::{self, DeleteTarget, DeletionFacts};
 use ecsim_core::validate;
@@ -427,20 +427,14 @@ fn snapshot_instance(
     rules::check_instance_imageable(instance.status)?;
     let mut mappings = Vec::new();
     for disk in tx.disks_of_instance(&instance.id)? {
-        let snapshot = Snapshot {
-            id: new_id("s", ctx.region_id()),
-            owner: ctx.account(),
-            region_id: ctx.region_id().to_string(),
-            name: String::new(),
-            description: format!("Created for image {image_id}"),
-            source_disk_id: disk.id.clone(),
-            source_disk_type: disk.kind,
-            source_disk_size_gib: disk.size_gib,
-            source_image_id: disk.image_id.clone(),
-            status: SnapshotStatus::Progressing,
-            created_at: ctx.now,
-            ready_at: Some(ctx.ready_at()),
-        };
+        let snapshot = Snapshot::of_disk(
+            new_id("s", ctx.region_id()),
+            &disk,
+            String::new(),
+            format!("Created for image {image_id}"),
+            ctx.now,
+            ctx.ready_at(),
+        );
         tx.put_snapshot(&snapshot)?;
         mappings.push(DiskMapping {
             device: disk.device.clone(),

@@ -35,20 +35,14 @@ pub fn create_snapshot(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             if tx.disk_has_progressing_snapshot(&disk.id)? {
                 return Err(ApiError::new(Code::IncorrectDiskStatusCreatingSnapshot));
             }
-            let snapshot = Snapshot {
-                id: new_id("s", &disk.region_id),
-                owner: ctx.account(),
-                region_id: disk.region_id.clone(),
-                name: name.to_string(),
-                description: description.to_string(),
-                source_disk_id: disk.id.clone(),
-                source_disk_type: disk.kind,
-                source_disk_size_gib: disk.size_gib,
-                source_image_id: disk.image_id.clone(),
-                status: SnapshotStatus::Progressing,
-                created_at: ctx.now,
-                ready_at: Some(ctx.ready_at()),
-            };
+            let snapshot = Snapshot::of_disk(
+                new_id("s", &disk.region_id),
+                &disk,
+                name.to_string(),
+                description.to_string(),
+                ctx.now,
+                ctx.ready_at(),
+            );
             tx.put_snapshot(&snapshot)?;
             for tag in &tags {
                 tx.set_tag(
