@@ -109,7 +109,12 @@ pub struct Image {
     pub imds_support: String,
     pub nvme_support: String,
     pub is_copied: bool,
+    /// Published as a community image.
     pub is_public: bool,
+    /// Built from encrypted snapshots (CopyImage with `Encrypted`); such images cannot be
+    /// shared or published.
+    #[serde(default)]
+    pub encrypted: bool,
     pub created_at: Millis,
     /// While `Creating`: when creation completes. Progress is derived from it.
     pub ready_at: Option<Millis>,

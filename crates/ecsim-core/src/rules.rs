@@ -67,6 +67,73 @@ pub fn check_delete(image: &Image, facts: &DeletionFacts, force: bool) -> Result
     blocker.map_or(Ok(()), |code| Err(ApiError::new(code)))
 }
 
+/// Most accounts one image may be shared with (spec §3.5).
+pub const MAX_SHARE_ACCOUNTS: u64 = 50;
+
+/// A ModifyImageSharePermission request, after parameter parsing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShareChange {
+    pub add: Vec<AccountId>,
+    pub remove: Vec<AccountId>,
+    /// `Some(true)` publishes as a community image, `Some(false)` unpublishes.
+    pub publish: Option<bool>,
+}
+
+/// What the store knows that the sharing rule needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShareFacts {
+    /// Accounts on the share list after this change would apply.
+    pub accounts_after: u64,
+    /// Whether the image has no share yet and this change adds its first: it then counts
+    /// against the owner's quota of shared images.
+    pub becomes_shared: bool,
+    /// Images of the owner that are shared now.
+    pub owner_shared_images: u64,
+    pub owner_shared_images_quota: u64,
+}
+
+/// ModifyImageSharePermission's checks on the owner's own, live image (ownership and existence
+/// are checked before: other accounts' images are `InvalidImageId.NotFound`).
+pub fn check_share_change(
+    image: &Image,
+    owner: AccountId,
+    change: &ShareChange,
+    facts: &ShareFacts,
+) -> Result<(), ApiError> {
+    if image.is_system() {
+        return Err(ApiError::new(Code::ImagePublic));
+    }
+    let grants = !change.add.is_empty() || change.publish == Some(true);
+    if grants && image.status == ImageStatus::Deprecated {
+        return Err(ApiError::new(Code::ShareInvalidImageStatus));
+    }
+    if grants && image.status != ImageStatus::Available {
+        return Err(ApiError::new(Code::ShareInvalidImageStatus)
+            .with_message("The specified image cannot be shared when it is not available."));
+    }
+    if grants && image.encrypted {
+        return Err(ApiError::new(Code::ShareEncryptedSnapshot));
+    }
+    if change.publish == Some(false) && !image.is_public {
+        return Err(ApiError::new(Code::ImageNotPublic));
+    }
+    // Community images are shared with everyone already; they cannot be shared to accounts.
+    let public_after = change.publish.unwrap_or(image.is_public);
+    if !change.add.is_empty() && public_after {
+        return Err(ApiError::new(Code::ImagePublic));
+    }
+    if change.add.contains(&owner) || change.remove.contains(&owner) {
+        return Err(ApiError::new(Code::InvalidAccountForbidden));
+    }
+    if facts.accounts_after > MAX_SHARE_ACCOUNTS {
+        return Err(ApiError::new(Code::QuotaExceedShareImageUser));
+    }
+    if facts.becomes_shared && facts.owner_shared_images >= facts.owner_shared_images_quota {
+        return Err(ApiError::new(Code::QuotaExceedShareImage));
+    }
+    Ok(())
+}
+
 /// Whether `caller` may see an image at all: its own, a system image, one shared to it, or a
 /// community (public) image — never a deleted one.
 pub fn image_visible_to(image: &Image, caller: AccountId, shared_with_caller: bool) -> bool {
@@ -138,6 +205,7 @@ mod tests {
             nvme_support: "unsupported".into(),
             is_copied: false,
             is_public: false,
+            encrypted: false,
             created_at: 0,
             ready_at: None,
             deleted_at: None,
@@ -295,6 +363,86 @@ mod tests {
                 prop_assert_eq!(e.code(), Code::ImageUsingByInstance);
             }
         }
+    }
+
+    fn share_code(img: &Image, change: &ShareChange, facts: &ShareFacts) -> Option<&'static str> {
+        code(check_share_change(img, 1, change, facts))
+    }
+
+    #[test]
+    fn sharing_rules_cover_every_refusal_of_the_spec() {
+        let ok = ShareFacts {
+            accounts_after: 1,
+            owner_shared_images_quota: 10,
+            ..Default::default()
+        };
+        let add = ShareChange {
+            add: vec![2],
+            ..Default::default()
+        };
+        let img = image(Some(1), ImageStatus::Available);
+        assert_eq!(share_code(&img, &add, &ok), None);
+        assert_eq!(
+            share_code(&image(None, ImageStatus::Available), &add, &ok),
+            Some("Image.Public")
+        );
+        assert_eq!(
+            share_code(&image(Some(1), ImageStatus::Deprecated), &add, &ok),
+            Some("OperationDenied.InvalidImageStatus")
+        );
+        assert_eq!(
+            share_code(&image(Some(1), ImageStatus::Creating), &add, &ok),
+            Some("OperationDenied.InvalidImageStatus")
+        );
+        let mut enc = img.clone();
+        enc.encrypted = true;
+        assert_eq!(
+            share_code(&enc, &add, &ok),
+            Some("OperationDeined.EncryptedSnapshot")
+        );
+        let unpublish = ShareChange {
+            publish: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(share_code(&img, &unpublish, &ok), Some("Image.NotPublic"));
+        let mut public = img.clone();
+        public.is_public = true;
+        assert_eq!(share_code(&public, &add, &ok), Some("Image.Public"));
+        assert_eq!(share_code(&public, &unpublish, &ok), None);
+        let to_self = ShareChange {
+            add: vec![1],
+            ..Default::default()
+        };
+        assert_eq!(
+            share_code(&img, &to_self, &ok),
+            Some("InvalidAccount.Forbbiden")
+        );
+        let full = ShareFacts {
+            accounts_after: MAX_SHARE_ACCOUNTS + 1,
+            ..ok
+        };
+        assert_eq!(
+            share_code(&img, &add, &full),
+            Some("QuotaExceed.ShareImageUser")
+        );
+        let quota = ShareFacts {
+            becomes_shared: true,
+            owner_shared_images: 10,
+            ..ok
+        };
+        assert_eq!(
+            share_code(&img, &add, &quota),
+            Some("QuotaExceed.ShareImage")
+        );
+        // Removing accounts is allowed whatever the image's state.
+        let remove = ShareChange {
+            remove: vec![2],
+            ..Default::default()
+        };
+        assert_eq!(
+            share_code(&image(Some(1), ImageStatus::Deprecated), &remove, &ok),
+            None
+        );
     }
 
     #[test]

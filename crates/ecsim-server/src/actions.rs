@@ -11,6 +11,8 @@ pub const ECS_VERSION: &str = "2014-05-26";
 pub enum RegionRule {
     /// `RegionId` is required: missing → 400 `MissingRegionId`, unknown → 404.
     Required,
+    /// Required, missing → 400 `MissingParameter` (the sharing operations' documented form).
+    RequiredLongForm,
     /// Required, with the tag APIs' own missing-parameter error.
     RequiredTagStyle,
     /// Optional (DescribeRegions); validated when present.
@@ -95,6 +97,20 @@ pub const ACTIONS: &[Action] = &[
         "image/{ImageId}",
         Required,
         handlers::images::modify_image_attribute
+    ),
+    action!(
+        "ModifyImageSharePermission",
+        Update,
+        "image/{ImageId}",
+        RequiredLongForm,
+        handlers::sharing::modify_image_share_permission
+    ),
+    action!(
+        "DescribeImageSharePermission",
+        Get,
+        "image/{ImageId}",
+        RequiredLongForm,
+        handlers::sharing::describe_image_share_permission
     ),
     action!(
         "RunInstances",

@@ -212,6 +212,9 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             (RegionRule::RequiredTagStyle, None) => {
                 return Err(ApiError::missing_dotted("RegionId"));
             }
+            (RegionRule::RequiredLongForm, None) => {
+                return Err(ApiError::missing_parameter("RegionId"));
+            }
             (RegionRule::FromResource | RegionRule::Optional, None) => None,
             (_, Some(id)) => Some(
                 app.region(id)

@@ -78,6 +78,7 @@ fn seed_catalog(tx: &mut dyn Tx) -> Result<(), ApiError> {
                 nvme_support: "supported".to_string(),
                 is_copied: false,
                 is_public: false,
+                encrypted: false,
                 created_at: parse_time(sys.released).unwrap_or(0),
                 ready_at: None,
                 deleted_at: None,

@@ -16,6 +16,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Allowed clock skew of signed requests (ECS: 15 minutes).
     pub timestamp_window_ms: i64,
+    /// How many of its images one account may share (`QuotaExceed.ShareImage`).
+    pub shared_images_quota: u64,
 }
 
 impl Default for Settings {
@@ -24,6 +26,7 @@ impl Default for Settings {
             creation_time_ms: 2_000,
             max_body_bytes: 1024 * 1024,
             timestamp_window_ms: 15 * 60 * 1000,
+            shared_images_quota: 100,
         }
     }
 }

@@ -205,6 +205,17 @@ pub trait Tx {
     fn instances_using_image(&mut self, region_id: &str, image_id: &str) -> StoreResult<u64>;
     fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64>;
     fn is_shared_with(&mut self, image_id: &str, account: AccountId) -> StoreResult<bool>;
+    fn share_image(&mut self, image_id: &str, account: AccountId, now: Millis) -> StoreResult<()>;
+    fn unshare_image(&mut self, image_id: &str, account: AccountId) -> StoreResult<()>;
+    /// The share list, oldest share first: (account, shared at).
+    fn image_shares(
+        &mut self,
+        image_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<(AccountId, Millis)>>;
+    /// How many of the owner's images are shared with at least one account.
+    fn shared_image_count(&mut self, owner: AccountId) -> StoreResult<u64>;
 
     fn instance(&mut self, id: &str) -> StoreResult<Option<Instance>>;
     fn put_instance(&mut self, instance: &Instance) -> StoreResult<()>;

@@ -508,6 +508,49 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn share_image(&mut self, image_id: &str, account: AccountId, now: Millis) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO image_shares(image_id, account_id, shared_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![image_id, account, now])?;
+        Ok(())
+    }
+
+    fn unshare_image(&mut self, image_id: &str, account: AccountId) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM image_shares WHERE image_id = ? AND account_id = ?")?
+            .execute(params![image_id, account])?;
+        Ok(())
+    }
+
+    fn image_shares(
+        &mut self,
+        image_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<(AccountId, Millis)>> {
+        let total = self.count(
+            "SELECT COUNT(*) FROM image_shares WHERE image_id = ?",
+            &[&image_id],
+        )?;
+        let (lim, off) = page_bounds(offset, limit);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account_id, shared_at FROM image_shares WHERE image_id = ? ORDER BY shared_at, account_id LIMIT ? OFFSET ?",
+        )?;
+        let items = stmt
+            .query_map(params![image_id, lim, off], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { total, items })
+    }
+
+    fn shared_image_count(&mut self, owner: AccountId) -> StoreResult<u64> {
+        self.count(
+            "SELECT COUNT(DISTINCT s.image_id) FROM image_shares s JOIN images i ON i.id = s.image_id WHERE i.owner = ?",
+            &[&owner],
+        )
+    }
+
     fn instance(&mut self, id: &str) -> StoreResult<Option<Instance>> {
         self.doc_by_id("instances", id)
     }

@@ -40,6 +40,7 @@ fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
         nvme_support: "unsupported".into(),
         is_copied: false,
         is_public: false,
+        encrypted: false,
         created_at,
         ready_at: None,
         deleted_at: None,

@@ -65,6 +65,16 @@ pub enum Code {
     QuotaExceedImage,
     OperationDeniedImageNotValid,
     ImageNotSupportInstanceType,
+    // Sharing (spec §3.5).
+    ImagePublic,
+    ImageNotPublic,
+    QuotaExceedShareImage,
+    QuotaExceedShareImageUser,
+    ShareEncryptedSnapshot,
+    ShareInvalidImageStatus,
+    InvalidParameterIsPublic,
+    InvalidAccountNotFound,
+    InvalidAccountForbidden,
     // Instances and disks.
     InvalidInstanceIdNotFound,
     IncorrectInstanceStatus,
@@ -360,6 +370,47 @@ impl Code {
                 403,
                 "ImageNotSupportInstanceType",
                 "The specified image does not support the specified InstanceType.",
+            ),
+            ImagePublic => (403, "Image.Public", "The specified image is public image."),
+            ImageNotPublic => (
+                403,
+                "Image.NotPublic",
+                "The specified image is not public image.",
+            ),
+            QuotaExceedShareImage => (
+                403,
+                "QuotaExceed.ShareImage",
+                "The shared Image Quota exceeds.",
+            ),
+            QuotaExceedShareImageUser => (
+                403,
+                "QuotaExceed.ShareImageUser",
+                "The shared Image user Quota exceeds.",
+            ),
+            ShareEncryptedSnapshot => (
+                403,
+                "OperationDeined.EncryptedSnapshot",
+                "The image contains encrypted snapshots, which do not support share.",
+            ),
+            ShareInvalidImageStatus => (
+                403,
+                "OperationDenied.InvalidImageStatus",
+                "The specified image cannot be shared when it is deprecated.",
+            ),
+            InvalidParameterIsPublic => (
+                403,
+                "InvalidParameter.IsPublic",
+                "The specified parameter IsPublic is conflicted with other parameters.",
+            ),
+            InvalidAccountNotFound => (
+                404,
+                "InvalidAccount.NotFound",
+                "The specified parameter \"AddAccount.n\" or \"RemoveAccount.n\" does not exist.",
+            ),
+            InvalidAccountForbidden => (
+                404,
+                "InvalidAccount.Forbbiden",
+                "The specified Account does not yourself.",
             ),
             InvalidInstanceIdNotFound => (
                 404,

@@ -527,6 +527,7 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     .map_or_else(|| "unsupported".to_string(), |b| b.nvme_support.clone()),
                 is_copied: false,
                 is_public: false,
+                encrypted: false,
                 created_at: ctx.now,
                 ready_at: Some(ctx.ready_at()),
                 deleted_at: None,

@@ -4,6 +4,7 @@
 pub mod images;
 pub mod instances;
 pub mod regions;
+pub mod sharing;
 pub mod snapshots;
 pub mod tags;
 

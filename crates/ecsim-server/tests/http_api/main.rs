@@ -9,4 +9,5 @@ mod gateway;
 mod images;
 mod instances;
 mod regions;
+mod sharing;
 mod snapshots_tags;
