@@ -1,0 +1,38 @@
+//! Image bytes for ecsim: where disk images live and how they are checked and converted.
+//!
+//! * [`store`] — [`BlobStore`], per-region blob storage. [`DirStore`] keeps blob `region/key` at
+//!   `DATA_DIR/blobs/<region>/<key>`. Blobs are immutable once written (new bytes always go to a
+//!   new temporary file renamed into place), which makes hard-link clones safe: CopyImage and
+//!   CreateImage get independent copies for the price of a link. An S3/OSS-compatible backend
+//!   (`object_store`) is meant to be added behind a cargo feature; the trait is shaped for it
+//!   (see [`BlobStore`]), and nothing here pulls network crates into the default build.
+//! * [`bucket`] — [`OssRoot`], the `--oss-root` directory ImportImage reads and ExportImage
+//!   writes, with path-traversal and symlink-escape checks.
+//! * [`qemu`] — [`Qemu`], `qemu-img` under a timeout and resource limits: inspection with the
+//!   import policy (no backing files, no external data files), conversion, blank disks.
+//! * [`transfer`] — [`Transfer`] (progress, cancellation, throttle) and [`AtomicFile`].
+//!
+//! Everything here is blocking I/O: callers run it on blocking threads
+//! (`tokio::task::spawn_blocking`), which is also where a task worker wants to be while it moves
+//! a gigabyte.
+//!
+//! A typical import: stream the bucket object into a blob ([`BlobStore::put_file`], throttled,
+//! with progress), then [`Qemu::check_import`] that private, immutable copy and record the
+//! detected format. Export: [`Qemu::convert`] from [`BlobStore::local`] into
+//! [`OssRoot::create_object`], then commit. Copy: [`BlobStore::clone_blob`].
+
+pub mod bucket;
+pub mod qemu;
+pub mod store;
+pub mod transfer;
+
+#[cfg(test)]
+mod testutil;
+
+pub use bucket::{KeyProblem, OssError, OssNotFound, OssObject, OssRoot};
+pub use qemu::{DiskFormat, DiskInfo, Limiter, Limits, Qemu, QemuError, Refusal};
+pub use store::{BlobError, BlobId, BlobInfo, BlobStore, Cloned, DirStore, LocalBlob};
+pub use transfer::{AtomicFile, Transfer};
+
+#[cfg(test)]
+mod tests;

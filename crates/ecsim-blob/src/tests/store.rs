@@ -1,0 +1,304 @@
+use super::{assert_progress, pattern, set};
+use crate::testutil::TempDir;
+use crate::{BlobError, BlobId, BlobStore, DirStore, Transfer};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::num::NonZeroU64;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+fn id(region: &str, key: &str) -> BlobId {
+    BlobId::new(region, key).expect("valid id")
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn put_read_size_checksum_delete() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(3 * 1024 * 1024 + 17);
+    let b = id("cn-hangzhou", "m-abc.disk1");
+    let info = store
+        .put(&b, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put");
+    let sha = hex::encode(Sha256::digest(&data));
+    assert_eq!(info.size, data.len() as u64);
+    assert_eq!(info.sha256, sha);
+    assert_eq!(store.size(&b).expect("size"), data.len() as u64);
+    assert_eq!(store.sha256(&b).expect("sha"), sha);
+    let mut back = Vec::new();
+    store
+        .open(&b)
+        .expect("open")
+        .read_to_end(&mut back)
+        .expect("read");
+    assert_eq!(back, data);
+    let path = tmp.path().join("blobs/cn-hangzhou/m-abc.disk1");
+    assert_eq!(store.local(&b).expect("local").path(), path);
+    assert_eq!(
+        fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+        0o444,
+        "stored blobs are read-only"
+    );
+    assert!(store.delete(&b).expect("delete"));
+    assert!(!store.delete(&b).expect("delete again is a no-op"));
+    assert!(matches!(store.size(&b), Err(BlobError::NotFound(_))));
+    assert!(matches!(store.open(&b), Err(BlobError::NotFound(_))));
+    assert!(matches!(store.local(&b), Err(BlobError::NotFound(_))));
+}
+
+use std::io::Read;
+
+#[test]
+fn ids_are_single_safe_segments() {
+    for (region, key) in [
+        ("cn-hangzhou", ""),
+        ("cn-hangzhou", ".."),
+        ("cn-hangzhou", "a/b"),
+        ("cn-hangzhou", ".hidden"),
+        ("cn-hangzhou", "-flag"),
+        ("..", "k"),
+        ("", "k"),
+        ("cn/x", "k"),
+        ("cn-hangzhou", "k\0"),
+    ] {
+        assert!(
+            matches!(BlobId::new(region, key), Err(BlobError::InvalidId(_))),
+            "{region:?}/{key:?} must be refused"
+        );
+    }
+    assert!(BlobId::new("cn-hangzhou", "m-1.disk_1").is_ok());
+    assert!(BlobId::new("cn-hangzhou", &"a".repeat(129)).is_err());
+}
+
+#[test]
+fn progress_is_monotone_and_ends_at_total() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(3 * 1024 * 1024 + 512 * 1024);
+    let mut reports = Vec::new();
+    let mut record = |n| reports.push(n);
+    store
+        .put(
+            &id("r1", "k"),
+            &mut data.as_slice(),
+            &mut Transfer::new().on_progress(&mut record),
+        )
+        .expect("put");
+    assert!(reports.len() >= 4, "one report per chunk: {reports:?}");
+    assert_progress(&reports, data.len() as u64);
+
+    let mut reports = Vec::new();
+    let mut record = |n| reports.push(n);
+    store
+        .put(
+            &id("r1", "empty"),
+            &mut [].as_slice(),
+            &mut Transfer::new().on_progress(&mut record),
+        )
+        .expect("put empty");
+    assert_eq!(reports, vec![0]);
+}
+
+#[test]
+fn cancelled_write_leaves_no_partial_blob() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let b = id("r1", "k");
+    // An older blob under the same id must survive a cancelled replacement.
+    store
+        .put(&b, &mut b"old".as_slice(), &mut Transfer::new())
+        .expect("put old");
+    let data = pattern(1 << 20);
+    let cancel = AtomicBool::new(false);
+    let mut reports = Vec::new();
+    let mut on_progress = |n| {
+        reports.push(n);
+        // Cancel once the first chunk is on disk: the write is midway.
+        set(&cancel);
+    };
+    let mut ctl = Transfer::new()
+        .on_progress(&mut on_progress)
+        .cancel_on(&cancel)
+        .throttle(NonZeroU64::new(4 << 20));
+    let err = store
+        .put(&b, &mut data.as_slice(), &mut ctl)
+        .expect_err("cancelled");
+    assert!(matches!(err, BlobError::Cancelled), "{err}");
+    assert_eq!(reports.len(), 1, "stopped after the first chunk");
+    assert!(reports[0] < data.len() as u64);
+    assert_eq!(
+        entries(&tmp.path().join("blobs/r1")),
+        vec!["k"],
+        "no temp file left"
+    );
+    assert_eq!(store.size(&b).expect("size"), 3, "old blob intact");
+}
+
+#[test]
+fn throttle_waits_on_the_clock() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(1 << 20);
+    let mut reports = Vec::new();
+    let mut record = |n| reports.push(n);
+    let started = Instant::now();
+    store
+        .put(
+            &id("r1", "slow"),
+            &mut data.as_slice(),
+            &mut Transfer::new()
+                .on_progress(&mut record)
+                .throttle(NonZeroU64::new(512 * 1024)),
+        )
+        .expect("put");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500),
+        "1 MiB at 512 KiB/s took {took:?}"
+    );
+    assert!(reports.len() >= 10, "many small chunks: {}", reports.len());
+    assert_progress(&reports, data.len() as u64);
+}
+
+#[test]
+fn throttled_cancel_is_prompt() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(1 << 20);
+    let cancel = AtomicBool::new(false);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            set(&cancel);
+        });
+        let err = store
+            .put(
+                &id("r1", "slow"),
+                &mut data.as_slice(),
+                &mut Transfer::new()
+                    .cancel_on(&cancel)
+                    .throttle(NonZeroU64::new(64 * 1024)),
+            )
+            .expect_err("cancelled");
+        assert!(matches!(err, BlobError::Cancelled));
+    });
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(entries(&tmp.path().join("blobs/r1")).is_empty());
+}
+
+#[test]
+fn clones_are_independent() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(2 << 20);
+    let src = id("cn-hangzhou", "m-src");
+    let dst = id("cn-shanghai", "m-dst");
+    let info = store
+        .put(&src, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put");
+    let mut reports = Vec::new();
+    let mut record = |n| reports.push(n);
+    let cloned = store
+        .clone_blob(&src, &dst, &mut Transfer::new().on_progress(&mut record))
+        .expect("clone");
+    assert!(cloned.linked, "same filesystem: a hard link");
+    assert_eq!(cloned.info, info);
+    assert_progress(&reports, data.len() as u64);
+
+    // Replacing the source does not change the copy ...
+    store
+        .put(&src, &mut b"new bytes".as_slice(), &mut Transfer::new())
+        .expect("replace");
+    assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+    // ... and deleting it does not either.
+    assert!(store.delete(&src).expect("delete"));
+    assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+    // Nor does deleting the copy touch a new source.
+    store
+        .put(&src, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put again");
+    let again = store
+        .clone_blob(&src, &id("cn-shanghai", "m-dst2"), &mut Transfer::new())
+        .expect("clone");
+    assert!(store.delete(&id("cn-shanghai", "m-dst2")).expect("delete"));
+    assert_eq!(store.sha256(&src).expect("sha"), again.info.sha256);
+
+    assert!(matches!(
+        store.clone_blob(&id("r", "missing"), &dst, &mut Transfer::new()),
+        Err(BlobError::NotFound(_))
+    ));
+}
+
+#[test]
+fn throttled_clone_streams_and_checksums() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let data = pattern(256 * 1024);
+    let src = id("cn-hangzhou", "m-src");
+    let info = store
+        .put(&src, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put");
+    let dst = id("cn-shanghai", "m-dst");
+    let cloned = store
+        .clone_blob(
+            &src,
+            &dst,
+            &mut Transfer::new().throttle(NonZeroU64::new(16 << 20)),
+        )
+        .expect("clone");
+    assert!(!cloned.linked);
+    assert_eq!(cloned.info, info);
+    let a = fs::metadata(store.local(&src).expect("src").path()).expect("meta");
+    let b = fs::metadata(store.local(&dst).expect("dst").path()).expect("meta");
+    assert_ne!(a.ino(), b.ino(), "a streamed copy is a separate file");
+}
+
+#[test]
+fn zero_runs_stay_sparse() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let mut data = vec![0u8; 64 << 20];
+    data[5 << 20] = 1;
+    let b = id("r1", "sparse");
+    let info = store
+        .put(&b, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put");
+    assert_eq!(info.size, 64 << 20);
+    let meta = fs::metadata(store.local(&b).expect("local").path()).expect("meta");
+    assert_eq!(meta.len(), 64 << 20);
+    assert!(
+        meta.blocks() * 512 <= 2 << 20,
+        "only the non-zero chunk is allocated: {} bytes",
+        meta.blocks() * 512
+    );
+    assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+}
+
+#[test]
+fn sweep_removes_leftover_temps() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    store
+        .put(&id("r1", "k"), &mut b"x".as_slice(), &mut Transfer::new())
+        .expect("put");
+    let region = tmp.path().join("blobs/r1");
+    fs::write(region.join(".ecsim-tmp.999.1"), b"half").expect("write");
+    assert_eq!(
+        store.sweep_temps(Duration::from_secs(3600)).expect("sweep"),
+        0,
+        "young temps are kept"
+    );
+    assert_eq!(store.sweep_temps(Duration::ZERO).expect("sweep"), 1);
+    assert_eq!(entries(&region), vec!["k"]);
+}
