@@ -121,6 +121,16 @@ pub struct Image {
     pub deleted_at: Option<Millis>,
     pub source_instance_id: Option<String>,
     pub disk_mappings: Vec<DiskMapping>,
+    /// While a timed creation runs: the blob its bytes are cloned from when it completes.
+    #[serde(default)]
+    pub blob_source: Option<BlobRef>,
+}
+
+/// A blob in the byte store: `region/key` (images by id, snapshots by id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub region: String,
+    pub key: String,
 }
 
 impl Image {
@@ -203,6 +213,9 @@ pub struct Snapshot {
     pub status: SnapshotStatus,
     pub created_at: Millis,
     pub ready_at: Option<Millis>,
+    /// While `progressing`: the blob its bytes are cloned from when it completes.
+    #[serde(default)]
+    pub blob_source: Option<BlobRef>,
 }
 
 impl Snapshot {
@@ -228,6 +241,10 @@ impl Snapshot {
             status: SnapshotStatus::Progressing,
             created_at: now,
             ready_at: Some(ready_at),
+            blob_source: disk.image_id.as_ref().map(|image| BlobRef {
+                region: disk.region_id.clone(),
+                key: image.clone(),
+            }),
         }
     }
 }
@@ -245,6 +262,82 @@ pub struct Region {
     pub local_name_zh: String,
     pub endpoint: String,
     pub zones: Vec<String>,
+}
+
+wire_enum!(TaskAction {
+    ImportImage => "ImportImage",
+    ExportImage => "ExportImage",
+    CopyImage => "CopyImage",
+});
+
+wire_enum!(TaskStatus {
+    Waiting => "Waiting",
+    Processing => "Processing",
+    Finished => "Finished",
+    Failed => "Failed",
+});
+
+impl TaskStatus {
+    pub fn is_done(self) -> bool {
+        matches!(self, TaskStatus::Finished | TaskStatus::Failed)
+    }
+}
+
+/// What a task moves, with everything the worker needs to redo it after a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskWork {
+    /// Bytes from `--oss-root/bucket/object` into the image's blob, then inspection.
+    Import {
+        bucket: String,
+        object: String,
+        declared_format: Option<String>,
+    },
+    /// The image's blob converted into `--oss-root/bucket/object`.
+    Export {
+        bucket: String,
+        object: String,
+        format: String,
+    },
+    /// The source image's blob into the copy's blob, in the copy's region.
+    Copy {
+        source_region: String,
+        source_image_id: String,
+    },
+}
+
+/// A long-running, durable unit of work: ImportImage, ExportImage, CopyImage. A worker holds a
+/// lease on it while moving bytes; an expired lease lets another worker (or this node after a
+/// restart) take it over, so no task is ever stuck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub owner: AccountId,
+    pub region_id: String,
+    pub action: TaskAction,
+    pub status: TaskStatus,
+    /// The image the task creates or reads.
+    pub resource_id: String,
+    pub work: TaskWork,
+    pub created_at: Millis,
+    pub finished_at: Option<Millis>,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub cancel_requested: bool,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Millis>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl Task {
+    /// `TaskProcess` as ECS shows it: `"0%"` … `"100%"`.
+    pub fn percent(&self) -> u64 {
+        match (self.status, self.bytes_total) {
+            (TaskStatus::Finished, _) => 100,
+            (_, 0) => 0,
+            (_, total) => (self.bytes_done.min(total) * 100 / total).min(99),
+        }
+    }
 }
 
 /// A secret that never shows in logs or `Debug` output.

@@ -5,6 +5,7 @@
 mod actions;
 mod args;
 mod auth;
+mod blobs;
 mod handlers;
 mod http;
 mod nonce;

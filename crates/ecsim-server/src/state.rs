@@ -1,15 +1,23 @@
-//! What every request can reach: the store, the clock, settings and caches.
+//! What every request can reach: the store, the byte store, the clock, settings and caches.
 
 use crate::nonce::NonceCache;
+use ecsim_blob::{BlobStore, DirStore, OssRoot, Qemu};
 use ecsim_core::Clock;
 use ecsim_core::model::Region;
 use ecsim_store::Store;
+use ecsim_wire::{ApiError, Code};
+use std::num::NonZeroU64;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// Tunables, with the defaults `ecsim serve` uses.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where blobs (`blobs/`) and the node's identity (`node-id`) live.
+    pub data_dir: PathBuf,
+    /// The OSS emulation for ImportImage/ExportImage: bucket = subdirectory.
+    pub oss_root: Option<PathBuf>,
     /// How long CreateImage and CreateSnapshot stay `Creating`/`progressing`.
     pub creation_time_ms: i64,
     /// Largest request body accepted; larger ones get 413.
@@ -18,15 +26,26 @@ pub struct Settings {
     pub timestamp_window_ms: i64,
     /// How many of its images one account may share (`QuotaExceed.ShareImage`).
     pub shared_images_quota: u64,
+    /// Limits every task's byte rate, so in-flight states can be observed.
+    pub task_bytes_per_second: Option<NonZeroU64>,
+    /// How long a worker's claim on a task lasts without renewal.
+    pub task_lease_ms: i64,
+    /// Tasks one node works on at once.
+    pub task_workers: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            data_dir: PathBuf::from("./ecsim-data"),
+            oss_root: None,
             creation_time_ms: 2_000,
             max_body_bytes: 1024 * 1024,
             timestamp_window_ms: 15 * 60 * 1000,
             shared_images_quota: 100,
+            task_bytes_per_second: None,
+            task_lease_ms: 30_000,
+            task_workers: 2,
         }
     }
 }
@@ -40,14 +59,37 @@ pub struct AppState {
     pub nonces: NonceCache,
     /// Woken when a timed creation starts, so the completion worker recomputes its deadline.
     pub completions: Notify,
+    /// Woken when a task is queued or cancelled.
+    pub tasks: Notify,
+    pub blobs: Arc<dyn BlobStore>,
+    pub qemu: Qemu,
+    pub oss: Option<OssRoot>,
+    /// This node's stable name in task leases (kept in `DATA_DIR/node-id`).
+    pub node_id: String,
+}
+
+fn io_failure(what: &str, err: std::io::Error) -> ApiError {
+    tracing::error!(error = %err, "{what}");
+    ApiError::new(Code::InternalError)
+}
+
+/// The node id survives restarts, so a restarted node resumes its own tasks at once instead of
+/// waiting for their leases to expire.
+fn node_id(data_dir: &std::path::Path) -> Result<String, ApiError> {
+    let path = data_dir.join("node-id");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(existing.trim().to_string());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::create_dir_all(data_dir).map_err(|e| io_failure("creating the data dir", e))?;
+    std::fs::write(&path, &id).map_err(|e| io_failure("writing node-id", e))?;
+    Ok(id)
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        settings: Settings,
-    ) -> Result<Self, ecsim_wire::ApiError> {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ApiError> {
         let regions = store.read(|tx| Ok(tx.regions()?))?;
         let nonces = NonceCache::new(settings.timestamp_window_ms);
         let recent = store.nonces_since(clock.now() - nonces.retention_ms())?;
@@ -56,6 +98,16 @@ impl AppState {
                 .into_iter()
                 .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
         );
+        let blobs = DirStore::open(&settings.data_dir)
+            .map_err(|e| io_failure("opening the blob store", e))?;
+        let oss = settings
+            .oss_root
+            .as_deref()
+            .map(OssRoot::new)
+            .transpose()
+            .map_err(|e| io_failure("opening the OSS root", e))?;
+        let node_id = node_id(&settings.data_dir)?;
+        store.write(|tx| Ok(tx.release_leases(&node_id)?))?;
         Ok(Self {
             store,
             clock,
@@ -63,6 +115,11 @@ impl AppState {
             regions,
             nonces,
             completions: Notify::new(),
+            tasks: Notify::new(),
+            blobs: Arc::new(blobs),
+            qemu: Qemu::new(),
+            oss,
+            node_id,
         })
     }
 

@@ -1,7 +1,10 @@
 //! Ends timed creations (images `Creating`, snapshots `progressing`) when they are due. The due
 //! time is stored with the resource, so a restart simply finds overdue ones and ends them.
 
+use crate::blobs;
 use crate::state::AppState;
+use ecsim_core::model::{BlobRef, ImageStatus, SnapshotStatus};
+use ecsim_wire::ApiError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,15 +17,11 @@ pub async fn run_completions(app: Arc<AppState>) {
         let worker_app = Arc::clone(&app);
         let step = tokio::task::spawn_blocking(move || {
             let now = worker_app.clock.now();
-            let next = worker_app.store.read(|tx| Ok(tx.next_due()?))?;
-            if next.is_some_and(|due| due <= now) {
-                worker_app.store.write(|tx| Ok(tx.complete_due(now)?))?;
-                return worker_app
-                    .store
-                    .read(|tx| Ok(tx.next_due()?))
-                    .map(|n| (n, now));
-            }
-            Ok((next, now))
+            complete_due(&worker_app, now)?;
+            worker_app
+                .store
+                .read(|tx| Ok(tx.next_due()?))
+                .map(|n| (n, now))
         })
         .await;
         let wait = match step {
@@ -42,6 +41,76 @@ pub async fn run_completions(app: Arc<AppState>) {
         tokio::select! {
             _ = app.completions.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Ends the creations due by `now`: their bytes are cloned from the source blob first (snapshots
+/// before images, since an image is made from its system-disk snapshot), then the status flips.
+/// A missing source fails the creation instead of leaving it `Creating`.
+fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError> {
+    let snapshots = app.store.read(|tx| Ok(tx.due_snapshots(now)?))?;
+    for snapshot in snapshots {
+        let cloned = clone_source(
+            app,
+            snapshot.blob_source.as_ref(),
+            &snapshot.region_id,
+            &snapshot.id,
+        );
+        app.store.write(|tx| {
+            let Some(mut current) = tx.snapshot(&snapshot.id)? else {
+                return Ok(());
+            };
+            if current.status != SnapshotStatus::Progressing {
+                return Ok(());
+            }
+            current.status = if cloned {
+                SnapshotStatus::Accomplished
+            } else {
+                SnapshotStatus::Failed
+            };
+            current.ready_at = None;
+            current.blob_source = None;
+            Ok(tx.put_snapshot(&current)?)
+        })?;
+    }
+    let images = app.store.read(|tx| Ok(tx.due_images(now)?))?;
+    for image in images {
+        let cloned = clone_source(app, image.blob_source.as_ref(), &image.region_id, &image.id);
+        app.store.write(|tx| {
+            let Some(mut current) = tx.image(&image.region_id, &image.id)? else {
+                return Ok(());
+            };
+            if current.status != ImageStatus::Creating || current.is_deleted() {
+                return Ok(());
+            }
+            current.status = if cloned {
+                ImageStatus::Available
+            } else {
+                ImageStatus::CreateFailed
+            };
+            current.ready_at = None;
+            current.blob_source = None;
+            Ok(tx.put_image(&current)?)
+        })?;
+    }
+    Ok(())
+}
+
+/// Clones `source` to `region/key`; true when the bytes are in place (or there are none to move).
+fn clone_source(app: &AppState, source: Option<&BlobRef>, region: &str, key: &str) -> bool {
+    let Some(source) = source else { return true };
+    let result = blobs::ensure_system_blob(app, &source.region, &source.key).and_then(|src| {
+        let dst = blobs::blob_id(region, key)?;
+        app.blobs
+            .clone_blob(&src, &dst, &mut ecsim_blob::Transfer::new())
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::warn!(error = %err, source = %source.key, target = key, "cloning bytes failed");
+            false
         }
     }
 }

@@ -5,17 +5,20 @@
 //! Writes are serialized (SQLite `BEGIN IMMEDIATE`), so a rule checked inside a write
 //! transaction — "no instance uses this image" — still holds when the transaction commits.
 
+mod identity;
 mod sqlite;
 
 use ecsim_core::Millis;
 use ecsim_core::model::{
     AccessKey, AccountId, Architecture, Disk, DiskType, Image, ImageStatus, Instance,
-    InstanceStatus, OsType, Region, ResourceType, Snapshot, SnapshotStatus, Tag,
+    InstanceStatus, OsType, Region, ResourceType, Snapshot, SnapshotStatus, Tag, Task, TaskAction,
+    TaskStatus,
 };
 use ecsim_wire::{ApiError, Code};
 use std::path::Path;
 use std::sync::Mutex;
 
+pub use identity::IdentityTx;
 pub use sqlite::SqliteStore;
 
 /// A storage failure. It never reaches the client as anything but `InternalError` or
@@ -170,6 +173,20 @@ pub struct TagQuery {
     pub limit: u64,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    pub owner: AccountId,
+    pub region_id: String,
+    pub ids: Option<Vec<String>>,
+    pub action: Option<TaskAction>,
+    pub status: Option<TaskStatus>,
+    pub resource_ids: Vec<String>,
+    pub created_from: Option<Millis>,
+    pub created_to: Option<Millis>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
 /// A stored answer to a request that carried a ClientToken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotentRecord {
@@ -178,7 +195,7 @@ pub struct IdempotentRecord {
 }
 
 /// Everything a handler can read or change, inside one transaction.
-pub trait Tx {
+pub trait Tx: IdentityTx {
     fn meta(&mut self, key: &str) -> StoreResult<Option<String>>;
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
 
@@ -268,9 +285,25 @@ pub trait Tx {
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()>;
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>>;
 
-    /// Ends every timed creation (images `Creating`, snapshots `progressing`) due by `now`;
-    /// returns how many ended.
-    fn complete_due(&mut self, now: Millis) -> StoreResult<usize>;
+    /// Images still `Creating` on a timer that is due by `now`.
+    fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>>;
+    /// Snapshots still `progressing` that are due by `now`.
+    fn due_snapshots(&mut self, now: Millis) -> StoreResult<Vec<Snapshot>>;
+
+    fn task(&mut self, id: &str) -> StoreResult<Option<Task>>;
+    fn put_task(&mut self, task: &Task) -> StoreResult<()>;
+    fn find_tasks(&mut self, query: &TaskQuery) -> StoreResult<Page<Task>>;
+    /// The unfinished task of this action on this image, if any.
+    fn open_task(&mut self, resource_id: &str, action: TaskAction) -> StoreResult<Option<Task>>;
+    /// Leases the oldest unfinished task nobody holds (or whose lease expired) to `node`.
+    fn claim_task(
+        &mut self,
+        node: &str,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Option<Task>>;
+    /// Gives up every lease `node` holds (a restarted node resumes its tasks at once).
+    fn release_leases(&mut self, node: &str) -> StoreResult<()>;
     /// When the next timed creation is due, if any is running.
     fn next_due(&mut self) -> StoreResult<Option<Millis>>;
 }

@@ -133,3 +133,19 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (access_key_id, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_by_time ON nonces(seen_at);
+
+CREATE TABLE IF NOT EXISTS tasks (
+    id          TEXT PRIMARY KEY,
+    owner       INTEGER NOT NULL,
+    region_id   TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    doc         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks(owner, region_id, created_at DESC, id);
+CREATE INDEX IF NOT EXISTS tasks_by_resource ON tasks(resource_id, action, status);
+CREATE INDEX IF NOT EXISTS tasks_open ON tasks(created_at) WHERE status IN ('Waiting', 'Processing');

@@ -7,12 +7,12 @@
 
 use crate::{
     DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, NonceRecord, Page, SnapshotQuery,
-    StoreError, StoreResult, TagQuery, TagRow, Tx,
+    StoreError, StoreResult, TagQuery, TagRow, TaskQuery, Tx,
 };
 use ecsim_core::Millis;
 use ecsim_core::model::{
-    AccessKey, AccountId, Disk, Image, ImageStatus, Instance, KeyStatus, Region, ResourceType,
-    Secret, Snapshot, SnapshotStatus, Tag,
+    AccessKey, AccountId, Disk, Image, Instance, KeyStatus, Region, ResourceType, Secret, Snapshot,
+    Tag, Task, TaskAction,
 };
 use ecsim_wire::ApiError;
 use rusqlite::types::Value as SqlValue;
@@ -21,6 +21,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+
+mod identity;
 
 const SCHEMA: &str = include_str!("schema.sql");
 // Enough for every blocking worker that reads at once; opening a connection costs far more than keeping one.
@@ -73,6 +75,7 @@ impl SqliteStore {
         }
         let writer = connect(path)?;
         writer.execute_batch(SCHEMA)?;
+        writer.execute_batch(identity::SCHEMA)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -230,6 +233,15 @@ impl SqliteTx<'_> {
             total: u64::try_from(total).unwrap_or(0),
             items,
         })
+    }
+
+    fn docs<T: DeserializeOwned>(&self, sql: &str, arg: i64) -> StoreResult<Vec<T>> {
+        let docs: Vec<String> = self
+            .conn
+            .prepare_cached(sql)?
+            .query_map([arg], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        docs.iter().map(|d| from_doc(d)).collect()
     }
 
     fn doc_by_id<T: DeserializeOwned>(&self, table: &str, id: &str) -> StoreResult<Option<T>> {
@@ -922,32 +934,124 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn complete_due(&mut self, now: Millis) -> StoreResult<usize> {
-        let due_images: Vec<String> = self
-            .conn
-            .prepare_cached("SELECT doc FROM images WHERE status = 'Creating' AND ready_at <= ?")?
-            .query_map([now], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let due_snapshots: Vec<String> = self
+    fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>> {
+        self.docs(
+            "SELECT doc FROM images WHERE status = 'Creating' AND ready_at <= ?",
+            now,
+        )
+    }
+
+    fn due_snapshots(&mut self, now: Millis) -> StoreResult<Vec<Snapshot>> {
+        self.docs(
+            "SELECT doc FROM snapshots WHERE status = 'progressing' AND ready_at <= ?",
+            now,
+        )
+    }
+
+    fn task(&mut self, id: &str) -> StoreResult<Option<Task>> {
+        self.doc_by_id("tasks", id)
+    }
+
+    fn put_task(&mut self, t: &Task) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tasks(id, owner, region_id, action, status, resource_id, created_at, lease_owner, lease_until, doc)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, lease_owner = excluded.lease_owner,
+                   lease_until = excluded.lease_until, doc = excluded.doc",
+            )?
+            .execute(params![
+                t.id,
+                t.owner,
+                t.region_id,
+                t.action.as_str(),
+                t.status.as_str(),
+                t.resource_id,
+                t.created_at,
+                t.lease_owner,
+                t.lease_until,
+                to_doc(t)?
+            ])?;
+        Ok(())
+    }
+
+    fn find_tasks(&mut self, q: &TaskQuery) -> StoreResult<Page<Task>> {
+        let mut sql = String::from("FROM tasks WHERE owner = ? AND region_id = ?");
+        let mut args = vec![
+            SqlValue::Integer(q.owner),
+            SqlValue::Text(q.region_id.clone()),
+        ];
+        if let Some(ids) = &q.ids {
+            push_in(&mut sql, &mut args, "id", ids);
+        }
+        if !q.resource_ids.is_empty() {
+            push_in(&mut sql, &mut args, "resource_id", &q.resource_ids);
+        }
+        if let Some(action) = q.action {
+            sql.push_str(" AND action = ?");
+            args.push(SqlValue::Text(action.as_str().into()));
+        }
+        if let Some(status) = q.status {
+            sql.push_str(" AND status = ?");
+            args.push(SqlValue::Text(status.as_str().into()));
+        }
+        if let Some(from) = q.created_from {
+            sql.push_str(" AND created_at >= ?");
+            args.push(SqlValue::Integer(from));
+        }
+        if let Some(to) = q.created_to {
+            sql.push_str(" AND created_at <= ?");
+            args.push(SqlValue::Integer(to));
+        }
+        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+    }
+
+    fn open_task(&mut self, resource_id: &str, action: TaskAction) -> StoreResult<Option<Task>> {
+        let doc: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT doc FROM snapshots WHERE status = 'progressing' AND ready_at <= ?",
+                "SELECT doc FROM tasks WHERE resource_id = ? AND action = ? AND status IN ('Waiting', 'Processing') LIMIT 1",
             )?
-            .query_map([now], |r| r.get(0))?
+            .query_row([resource_id, action.as_str()], |r| r.get(0))
+            .optional()?;
+        doc.map(|d| from_doc(&d)).transpose()
+    }
+
+    fn claim_task(
+        &mut self,
+        node: &str,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Option<Task>> {
+        let doc: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT doc FROM tasks WHERE status IN ('Waiting', 'Processing')
+                   AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id LIMIT 1",
+            )?
+            .query_row([now], |r| r.get(0))
+            .optional()?;
+        let Some(doc) = doc else { return Ok(None) };
+        let mut task: Task = from_doc(&doc)?;
+        task.lease_owner = Some(node.to_string());
+        task.lease_until = Some(lease_until);
+        self.put_task(&task)?;
+        Ok(Some(task))
+    }
+
+    fn release_leases(&mut self, node: &str) -> StoreResult<()> {
+        let docs: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT doc FROM tasks WHERE lease_owner = ? AND status IN ('Waiting', 'Processing')")?
+            .query_map([node], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        for doc in &due_images {
-            let mut image: Image = from_doc(doc)?;
-            image.status = ImageStatus::Available;
-            image.ready_at = None;
-            self.put_image(&image)?;
+        for doc in docs {
+            let mut task: Task = from_doc(&doc)?;
+            task.lease_owner = None;
+            task.lease_until = None;
+            self.put_task(&task)?;
         }
-        for doc in &due_snapshots {
-            let mut snapshot: Snapshot = from_doc(doc)?;
-            snapshot.status = SnapshotStatus::Accomplished;
-            snapshot.ready_at = None;
-            self.put_snapshot(&snapshot)?;
-        }
-        Ok(due_images.len() + due_snapshots.len())
+        Ok(())
     }
 
     fn next_due(&mut self) -> StoreResult<Option<Millis>> {

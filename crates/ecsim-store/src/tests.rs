@@ -45,6 +45,7 @@ fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
         ready_at: None,
         deleted_at: None,
         source_instance_id: None,
+        blob_source: None,
         disk_mappings: vec![DiskMapping {
             device: "/dev/xvda".into(),
             kind: DiskType::System,
@@ -176,21 +177,102 @@ fn snapshot_links_are_released_when_the_image_is_deleted() {
 }
 
 #[test]
-fn timed_creations_complete_when_due() {
+fn timed_creations_are_due_at_their_time() {
     let (store, _dir) = temp_store();
     let mut img = image("m-1", Some(1), 0);
     img.status = ImageStatus::Creating;
     img.ready_at = Some(1000);
     store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
     assert_eq!(store.read(|tx| Ok(tx.next_due()?)).unwrap(), Some(1000));
-    assert_eq!(store.write(|tx| Ok(tx.complete_due(999)?)).unwrap(), 0);
-    assert_eq!(store.write(|tx| Ok(tx.complete_due(1000)?)).unwrap(), 1);
-    let done = store
-        .read(|tx| Ok(tx.image("cn-hangzhou", "m-1")?))
+    assert!(store.read(|tx| Ok(tx.due_images(999)?)).unwrap().is_empty());
+    assert_eq!(store.read(|tx| Ok(tx.due_images(1000)?)).unwrap().len(), 1);
+    img.status = ImageStatus::Available;
+    img.ready_at = None;
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    assert_eq!(store.read(|tx| Ok(tx.next_due()?)).unwrap(), None);
+}
+
+fn task(id: &str, created_at: Millis) -> Task {
+    Task {
+        id: id.into(),
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        action: TaskAction::ImportImage,
+        status: TaskStatus::Waiting,
+        resource_id: format!("m-{id}"),
+        work: ecsim_core::model::TaskWork::Import {
+            bucket: "b".into(),
+            object: "o".into(),
+            declared_format: None,
+        },
+        created_at,
+        finished_at: None,
+        bytes_done: 0,
+        bytes_total: 0,
+        cancel_requested: false,
+        lease_owner: None,
+        lease_until: None,
+        error_code: None,
+        error_message: None,
+    }
+}
+
+#[test]
+fn tasks_are_leased_to_one_node_until_the_lease_expires() {
+    let (store, _dir) = temp_store();
+    store
+        .write(|tx| {
+            tx.put_task(&task("t-1", 1))?;
+            tx.put_task(&task("t-2", 2))?;
+            Ok(())
+        })
+        .unwrap();
+    let a = store
+        .write(|tx| Ok(tx.claim_task("node-a", 100, 200)?))
         .unwrap()
         .unwrap();
-    assert_eq!(done.status, ImageStatus::Available);
-    assert_eq!(store.read(|tx| Ok(tx.next_due()?)).unwrap(), None);
+    assert_eq!(a.id, "t-1");
+    let b = store
+        .write(|tx| Ok(tx.claim_task("node-b", 100, 200)?))
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.id, "t-2");
+    assert!(
+        store
+            .write(|tx| Ok(tx.claim_task("node-c", 150, 250)?))
+            .unwrap()
+            .is_none()
+    );
+    // Node a's lease runs out: another node takes its task over.
+    let c = store
+        .write(|tx| Ok(tx.claim_task("node-c", 201, 300)?))
+        .unwrap()
+        .unwrap();
+    assert!(c.id == "t-1" || c.id == "t-2");
+    // A restarted node gives its leases up at once.
+    store.write(|tx| Ok(tx.release_leases("node-c")?)).unwrap();
+    assert_eq!(
+        store
+            .write(|tx| Ok(tx.claim_task("node-a", 202, 300)?))
+            .unwrap()
+            .map(|t| t.id),
+        Some(c.id.clone())
+    );
+    assert!(
+        store
+            .read(|tx| Ok(tx.open_task("m-t-1", TaskAction::ImportImage)?))
+            .unwrap()
+            .is_some()
+    );
+    let mut done = a.clone();
+    done.status = TaskStatus::Finished;
+    store.write(|tx| Ok(tx.put_task(&done)?)).unwrap();
+    assert!(
+        store
+            .read(|tx| Ok(tx.open_task("m-t-1", TaskAction::ImportImage)?))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]

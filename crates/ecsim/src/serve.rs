@@ -22,6 +22,16 @@ pub struct ServeArgs {
     /// How long CreateImage and CreateSnapshot stay Creating/progressing, in milliseconds.
     #[arg(long, env = "ECSIM_CREATION_TIME_MS", default_value_t = 2000)]
     creation_time_ms: u32,
+    /// The OSS emulation for ImportImage/ExportImage: each subdirectory is a bucket, object keys
+    /// are paths below it.
+    #[arg(long, env = "ECSIM_OSS_ROOT")]
+    oss_root: Option<std::path::PathBuf>,
+    /// Limit every task's transfer rate (import, export, copy), in bytes per second.
+    #[arg(long, env = "ECSIM_TASK_BYTES_PER_SECOND")]
+    task_bytes_per_second: Option<std::num::NonZeroU64>,
+    /// How long a node's claim on a task lasts without renewal, in milliseconds.
+    #[arg(long, env = "ECSIM_TASK_LEASE_MS", default_value_t = 30_000)]
+    task_lease_ms: u32,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ECSIM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -105,8 +115,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(account_id = creds.account_id, access_key_id = %creds.access_key_id, "created the bootstrap account");
     }
     let settings = Settings {
+        data_dir: args.store.data_dir.clone(),
+        oss_root: args.oss_root,
         creation_time_ms: i64::from(args.creation_time_ms),
         max_body_bytes: args.max_body_bytes,
+        task_bytes_per_second: args.task_bytes_per_second,
+        task_lease_ms: i64::from(args.task_lease_ms),
         ..Settings::default()
     };
     let state = Arc::new(AppState::new(store, clock, settings).map_err(|e| e.to_string())?);

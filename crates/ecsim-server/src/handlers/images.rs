@@ -7,8 +7,8 @@ use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
-    Architecture, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType, ResourceType,
-    Snapshot,
+    Architecture, BlobRef, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType,
+    ResourceType, Snapshot,
 };
 use ecsim_core::rules::{self, DeleteTarget, DeletionFacts};
 use ecsim_core::validate;
@@ -532,6 +532,15 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 ready_at: Some(ctx.ready_at()),
                 deleted_at: None,
                 source_instance_id,
+                // The system disk's snapshot holds the bytes the image is made of.
+                blob_source: mappings
+                    .iter()
+                    .find(|m| m.kind == DiskType::System)
+                    .and_then(|m| m.snapshot_id.clone())
+                    .map(|key| BlobRef {
+                        region: ctx.region_id().to_string(),
+                        key,
+                    }),
                 disk_mappings: mappings,
             };
             tx.put_image(&image)?;

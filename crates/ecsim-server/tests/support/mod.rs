@@ -61,6 +61,7 @@ impl Drop for TestApp {
             path.push(suffix);
             let _ = std::fs::remove_file(path);
         }
+        let _ = std::fs::remove_dir_all(self.db.with_extension("data"));
     }
 }
 
@@ -87,6 +88,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(now));
         let mut settings = Settings {
             creation_time_ms: CREATION_MS,
+            data_dir: db.with_extension("data"),
             ..Default::default()
         };
         tweak(&mut settings);

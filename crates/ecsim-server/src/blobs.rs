@@ -1,0 +1,35 @@
+//! Where the server's bytes come from: blob ids for images and snapshots, and the small real
+//! disk files standing in for the public system images, made on first use.
+
+use crate::state::AppState;
+use ecsim_blob::{BlobError, BlobId, Transfer};
+use ecsim_core::catalog::SYSTEM_IMAGES;
+use std::io::Read;
+
+/// Virtual size of a system image's stand-in disk: small enough to copy in milliseconds, a real
+/// raw disk `qemu-img` reads. The image's `Size` (GiB) stays what ECS shows.
+const SYSTEM_BLOB_BYTES: u64 = 8 * 1024 * 1024;
+
+pub fn blob_id(region: &str, key: &str) -> Result<BlobId, String> {
+    BlobId::new(region, key).map_err(|e| e.to_string())
+}
+
+/// The blob `region/key`; a public system image's is written on first use.
+pub fn ensure_system_blob(app: &AppState, region: &str, key: &str) -> Result<BlobId, String> {
+    let id = blob_id(region, key)?;
+    match app.blobs.size(&id) {
+        Ok(_) => return Ok(id),
+        Err(BlobError::NotFound(_)) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let Some(system) = SYSTEM_IMAGES.iter().find(|s| s.id == key) else {
+        return Err(format!("blob {region}/{key} does not exist"));
+    };
+    let header = format!("ecsim system image {} ({})\n", system.id, system.os_name_en);
+    let mut bytes = std::io::Cursor::new(header.into_bytes()).chain(std::io::repeat(0));
+    let mut sized = (&mut bytes).take(SYSTEM_BLOB_BYTES);
+    app.blobs
+        .put(&id, &mut sized, &mut Transfer::new())
+        .map_err(|e| e.to_string())?;
+    Ok(id)
+}

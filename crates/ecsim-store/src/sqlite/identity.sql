@@ -1,0 +1,1 @@
+-- RAM and STS tables (issue 5).
