@@ -84,6 +84,11 @@ pub struct DiskMapping {
     pub size_gib: i64,
     pub snapshot_id: Option<String>,
     pub format: String,
+    /// Where ImportImage read this disk from.
+    #[serde(default)]
+    pub import_oss_bucket: String,
+    #[serde(default)]
+    pub import_oss_object: String,
 }
 
 /// An image. System images have no owner. A deleted image keeps its row as a tombstone, so a

@@ -113,6 +113,55 @@ pub const ACTIONS: &[Action] = &[
         handlers::sharing::describe_image_share_permission
     ),
     action!(
+        "CopyImage",
+        Update,
+        "image/*",
+        Required,
+        handlers::tasks::copy_image
+    ),
+    action!(
+        "CancelCopyImage",
+        Update,
+        "image/{ImageId}",
+        Required,
+        handlers::tasks::cancel_copy_image
+    ),
+    action!(
+        "ImportImage",
+        Update,
+        "image/*",
+        Required,
+        handlers::tasks::import_image
+    ),
+    action!(
+        "ExportImage",
+        Update,
+        "image/{ImageId}",
+        Required,
+        handlers::tasks::export_image
+    ),
+    action!(
+        "DescribeTasks",
+        Get,
+        "*",
+        RequiredLongForm,
+        handlers::tasks::describe_tasks
+    ),
+    action!(
+        "DescribeTaskAttribute",
+        Get,
+        "*",
+        RequiredLongForm,
+        handlers::tasks::describe_task_attribute
+    ),
+    action!(
+        "CancelTask",
+        Update,
+        "*",
+        RequiredLongForm,
+        handlers::tasks::cancel_task
+    ),
+    action!(
         "RunInstances",
         Create,
         "*",

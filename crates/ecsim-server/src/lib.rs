@@ -12,9 +12,11 @@ mod nonce;
 mod present;
 pub mod seed;
 mod state;
+mod taskwork;
 mod worker;
 
 pub use actions::{ACTIONS, Action, RegionRule};
 pub use http::router;
 pub use state::{AppState, Settings};
+pub use taskwork::run_task_workers;
 pub use worker::{flush_nonces, run_completions, run_nonce_flusher};

@@ -90,6 +90,8 @@ fn seed_catalog(tx: &mut dyn Tx) -> Result<(), ApiError> {
                     size_gib: sys.size_gib,
                     snapshot_id: None,
                     format: String::new(),
+                    import_oss_bucket: String::new(),
+                    import_oss_object: String::new(),
                 }],
             })?;
         }

@@ -295,6 +295,8 @@ pub trait Tx: IdentityTx {
     fn find_tasks(&mut self, query: &TaskQuery) -> StoreResult<Page<Task>>;
     /// The unfinished task of this action on this image, if any.
     fn open_task(&mut self, resource_id: &str, action: TaskAction) -> StoreResult<Option<Task>>;
+    /// Whether an unfinished CopyImage reads this image.
+    fn open_copy_of(&mut self, source_image_id: &str) -> StoreResult<bool>;
     /// Leases the oldest unfinished task nobody holds (or whose lease expired) to `node`.
     fn claim_task(
         &mut self,

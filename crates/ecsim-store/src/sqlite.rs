@@ -1017,6 +1017,14 @@ impl Tx for SqliteTx<'_> {
         doc.map(|d| from_doc(&d)).transpose()
     }
 
+    fn open_copy_of(&mut self, source_image_id: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM tasks WHERE action = 'CopyImage' AND status IN ('Waiting', 'Processing')
+               AND json_extract(doc, '$.work.Copy.source_image_id') = ?)",
+            &[&source_image_id],
+        )
+    }
+
     fn claim_task(
         &mut self,
         node: &str,

@@ -52,6 +52,8 @@ fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
             size_gib: 20,
             snapshot_id: Some(format!("s-{id}")),
             format: String::new(),
+            import_oss_bucket: String::new(),
+            import_oss_object: String::new(),
         }],
     }
 }

@@ -90,6 +90,7 @@ pub enum Code {
     InvalidTaskIdTaskActionNotSupport,
     InvalidTaskIdIncorrectTaskStatus,
     InvalidOssPrefixMalformed,
+    ImageNotSupported,
     // Instances and disks.
     InvalidInstanceIdNotFound,
     IncorrectInstanceStatus,
@@ -492,6 +493,11 @@ impl Code {
                 400,
                 "InvalidOSSPrefix.Malformed",
                 "The specified OSSPrefix is wrongly formed.",
+            ),
+            ImageNotSupported => (
+                403,
+                "ImageNotSupported",
+                "The specified image from the image market, do not support export image.",
             ),
             InvalidInstanceIdNotFound => (
                 404,

@@ -3,7 +3,8 @@
 use crate::StoreArgs;
 use ecsim_core::{Clock, SystemClock};
 use ecsim_server::{
-    AppState, Settings, flush_nonces, router, run_completions, run_nonce_flusher, seed,
+    AppState, Settings, flush_nonces, router, run_completions, run_nonce_flusher, run_task_workers,
+    seed,
 };
 use ecsim_store::Store;
 use std::net::SocketAddr;
@@ -126,6 +127,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let state = Arc::new(AppState::new(store, clock, settings).map_err(|e| e.to_string())?);
     tokio::spawn(run_completions(Arc::clone(&state)));
     tokio::spawn(run_nonce_flusher(Arc::clone(&state)));
+    tokio::spawn(run_task_workers(Arc::clone(&state)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -8,7 +8,7 @@ use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
     Architecture, BlobRef, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType,
-    ResourceType, Snapshot,
+    ResourceType, Snapshot, TaskAction,
 };
 use ecsim_core::rules::{self, DeleteTarget, DeletionFacts};
 use ecsim_core::validate;
@@ -400,6 +400,8 @@ fn resolve_mappings(
             size_gib: size,
             snapshot_id: snapshot.map(|s| s.id),
             format: String::new(),
+            import_oss_bucket: String::new(),
+            import_oss_object: String::new(),
         });
     }
     match mappings
@@ -442,6 +444,8 @@ fn snapshot_instance(
             size_gib: disk.size_gib,
             snapshot_id: Some(snapshot.id),
             format: String::new(),
+            import_oss_bucket: String::new(),
+            import_oss_object: String::new(),
         });
     }
     Ok((mappings, Some(instance.image_id)))
@@ -708,9 +712,11 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             return Err(ApiError::new(Code::InvalidImageIdNotFound));
         };
         let facts = DeletionFacts {
+            copying: tx.open_task(&image.id, TaskAction::CopyImage)?.is_some(),
+            importing: tx.open_task(&image.id, TaskAction::ImportImage)?.is_some(),
+            exporting: tx.open_task(&image.id, TaskAction::ExportImage)?.is_some(),
             shared_accounts: tx.shared_accounts(&image.id)?,
             instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
-            ..Default::default()
         };
         rules::check_delete(&image, &facts, force)?;
         image.deleted_at = Some(ctx.now);

@@ -7,6 +7,7 @@ pub mod regions;
 pub mod sharing;
 pub mod snapshots;
 pub mod tags;
+pub mod tasks;
 
 use crate::auth::Caller;
 use crate::state::AppState;

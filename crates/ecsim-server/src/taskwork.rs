@@ -1,0 +1,456 @@
+//! The task workers: they lease Waiting/Processing tasks, move the bytes (import from the OSS
+//! directory, export to it, copy between regions), report progress, notice cancellation, and
+//! finish or fail the task together with its image in one transaction.
+//!
+//! Leases make this restart- and multi-node-safe: a worker holds a task for `task_lease_ms` and
+//! renews the lease with every progress report; a task whose lease ran out (its node died) is
+//! claimed again and redone from the start. A restarted node releases its own leases at once
+//! (`AppState::new`). Blobs are written atomically, so a redo never sees half a file.
+
+use crate::blobs::{blob_id, ensure_system_blob};
+use crate::state::AppState;
+use ecsim_blob::{AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
+use ecsim_core::Millis;
+use ecsim_core::model::{ImageStatus, Task, TaskStatus, TaskWork};
+use ecsim_wire::ApiError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often progress is written (and the lease renewed) while bytes move.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+const GIB: u64 = 1024 * 1024 * 1024;
+
+pub async fn run_task_workers(app: Arc<AppState>) {
+    let workers: Vec<_> = (0..app.settings.task_workers.max(1))
+        .map(|_| tokio::spawn(worker_loop(Arc::clone(&app))))
+        .collect();
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+async fn worker_loop(app: Arc<AppState>) {
+    loop {
+        let worker_app = Arc::clone(&app);
+        let ran = tokio::task::spawn_blocking(move || {
+            let now = worker_app.clock.now();
+            let lease_until = now + worker_app.settings.task_lease_ms;
+            let node = worker_app.node_id.clone();
+            let claimed = worker_app
+                .store
+                .write(|tx| Ok(tx.claim_task(&node, now, lease_until)?))?;
+            match claimed {
+                Some(task) => {
+                    run(&worker_app, task);
+                    Ok::<bool, ApiError>(true)
+                }
+                None => Ok(false),
+            }
+        })
+        .await;
+        match ran {
+            Ok(Ok(true)) => continue,
+            Ok(Ok(false)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "claiming a task failed; retrying"),
+            Err(err) => tracing::error!(error = %err, "task worker failed; retrying"),
+        }
+        // Leases held by dead nodes expire on their own; look again at least every second.
+        // Handlers wake one worker with `notify_one`, whose permit is kept if nobody waits yet,
+        // so a task queued while this worker was looking is not missed.
+        tokio::select! {
+            _ = app.tasks.notified() => {}
+            _ = tokio::time::sleep(IDLE_WAIT) => {}
+        }
+    }
+}
+
+/// What a finished byte move tells the final transaction.
+enum Outcome {
+    /// Bytes in place; for imports, the detected format and virtual size.
+    Done {
+        format: Option<DiskFormat>,
+        virtual_size: Option<u64>,
+    },
+    Cancelled,
+    Failed {
+        code: &'static str,
+        message: String,
+    },
+}
+
+/// Writes progress at most every [`PROGRESS_EVERY`], renews the lease, and raises the cancel
+/// flag when the task was cancelled (or taken over) in the meantime.
+struct Reporter<'a> {
+    app: &'a AppState,
+    task_id: String,
+    total: u64,
+    cancel: &'a AtomicBool,
+    last: Instant,
+}
+
+impl Reporter<'_> {
+    fn report(&mut self, done: u64) {
+        if self.last.elapsed() < PROGRESS_EVERY && done < self.total {
+            return;
+        }
+        self.last = Instant::now();
+        let now = self.app.clock.now();
+        let lease_until = now + self.app.settings.task_lease_ms;
+        let node = &self.app.node_id;
+        let (total, id, cancel) = (self.total, &self.task_id, self.cancel);
+        let result = self.app.store.write(|tx| {
+            let Some(mut task) = tx.task(id)? else {
+                cancel.store(true, Ordering::SeqCst);
+                return Ok(());
+            };
+            if task.status.is_done()
+                || task.cancel_requested
+                || task.lease_owner.as_deref() != Some(node)
+            {
+                cancel.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
+            task.bytes_done = done;
+            task.bytes_total = total;
+            task.lease_until = Some(lease_until);
+            Ok(tx.put_task(&task)?)
+        });
+        if let Err(err) = result {
+            tracing::warn!(error = %err, task = %self.task_id, "recording progress failed");
+        }
+    }
+}
+
+fn run(app: &AppState, task: Task) {
+    tracing::info!(task = %task.id, action = %task.action, "task started");
+    let started = app.store.write(|tx| {
+        let Some(mut current) = tx.task(&task.id)? else {
+            return Ok(None);
+        };
+        if current.status.is_done() {
+            return Ok(None);
+        }
+        current.status = TaskStatus::Processing;
+        current.bytes_done = 0;
+        tx.put_task(&current)?;
+        if let Some(mut image) = tx.image(&current.region_id, &current.resource_id)?
+            && image.status == ImageStatus::Waiting
+        {
+            image.status = ImageStatus::Creating;
+            tx.put_image(&image)?;
+        }
+        Ok(Some(current))
+    });
+    let task = match started {
+        Ok(Some(t)) => t,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, task = %task.id, "starting a task failed; it will be retried");
+            return;
+        }
+    };
+    let cancel = AtomicBool::new(false);
+    let outcome = match &task.work {
+        TaskWork::Import {
+            bucket,
+            object,
+            declared_format,
+        } => import(
+            app,
+            &task,
+            bucket,
+            object,
+            declared_format.as_deref(),
+            &cancel,
+        ),
+        TaskWork::Export {
+            bucket,
+            object,
+            format,
+        } => export(app, &task, bucket, object, format, &cancel),
+        TaskWork::Copy {
+            source_region,
+            source_image_id,
+        } => copy(app, &task, source_region, source_image_id, &cancel),
+    };
+    finish(app, &task, outcome);
+}
+
+fn reporter<'a>(
+    app: &'a AppState,
+    task: &Task,
+    total: u64,
+    cancel: &'a AtomicBool,
+) -> Reporter<'a> {
+    Reporter {
+        app,
+        task_id: task.id.clone(),
+        total,
+        cancel,
+        last: Instant::now(),
+    }
+}
+
+fn failed(code: &'static str, message: impl std::fmt::Display) -> Outcome {
+    Outcome::Failed {
+        code,
+        message: message.to_string(),
+    }
+}
+
+fn import(
+    app: &AppState,
+    task: &Task,
+    bucket: &str,
+    object: &str,
+    declared: Option<&str>,
+    cancel: &AtomicBool,
+) -> Outcome {
+    let Some(oss) = app.oss.as_ref() else {
+        return failed("InvalidOSSBucket.NotFound", "no --oss-root is configured");
+    };
+    let source = match oss.open_object(bucket, object) {
+        Ok(o) => o,
+        Err(e) => return failed("InvalidOSSObject.NotFound", e),
+    };
+    let dst = match blob_id(&task.region_id, &task.resource_id) {
+        Ok(id) => id,
+        Err(e) => return failed("InternalError", e),
+    };
+    let mut rep = reporter(app, task, source.size, cancel);
+    let mut progress = |done: u64| rep.report(done);
+    let mut ctl = Transfer::new()
+        .cancel_on(cancel)
+        .on_progress(&mut progress)
+        .throttle(app.settings.task_bytes_per_second);
+    if let Err(e) = app.blobs.put_file(&dst, &source.path, &mut ctl) {
+        return if cancel.load(Ordering::SeqCst) {
+            Outcome::Cancelled
+        } else {
+            failed("ImportImageFailed", e)
+        };
+    }
+    let local = match app.blobs.local(&dst) {
+        Ok(l) => l,
+        Err(e) => return failed("ImportImageFailed", e),
+    };
+    match app
+        .qemu
+        .check_import(local.path(), declared.and_then(DiskFormat::parse_import))
+    {
+        Ok((format, info)) => Outcome::Done {
+            format: Some(format),
+            virtual_size: Some(info.virtual_size),
+        },
+        Err(QemuError::Refused(refusal)) => failed("InvalidImageFormat.Malformed", refusal),
+        Err(e) => failed("ImportImageFailed", e),
+    }
+}
+
+fn export(
+    app: &AppState,
+    task: &Task,
+    bucket: &str,
+    object: &str,
+    format: &str,
+    cancel: &AtomicBool,
+) -> Outcome {
+    let (Some(oss), Some(target)) = (app.oss.as_ref(), DiskFormat::parse_export(format)) else {
+        return failed("InvalidOSSBucket.NotFound", "no --oss-root is configured");
+    };
+    let src = match blob_id(&task.region_id, &task.resource_id) {
+        Ok(id) => id,
+        Err(e) => return failed("InternalError", e),
+    };
+    let local = match app.blobs.local(&src) {
+        Ok(l) => l,
+        Err(e) => return failed("ExportImageFailed", e),
+    };
+    let source_format = match app.qemu.inspect(local.path()).map(|i| i.disk_format()) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            return failed(
+                "ExportImageFailed",
+                "the image's disk format is not exportable",
+            );
+        }
+        Err(e) => return failed("ExportImageFailed", e),
+    };
+    let total = app.blobs.size(&src).unwrap_or(0);
+    let mut rep = reporter(app, task, total, cancel);
+    let mut progress = |done: u64| rep.report(done);
+    let converted = if app.settings.task_bytes_per_second.is_some() {
+        // qemu-img cannot be slowed down; convert to a scratch file, then copy it out at the
+        // configured rate so the export's progress can be watched.
+        let scratch_path = app.settings.data_dir.join("scratch").join(format!(
+            "{}.{}",
+            task.id,
+            target.extension()
+        ));
+        if let Some(dir) = scratch_path.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return failed("ExportImageFailed", e);
+        }
+        let scratch = match AtomicFile::create(&scratch_path) {
+            Ok(f) => f,
+            Err(e) => return failed("ExportImageFailed", e),
+        };
+        let mut plain = Transfer::new().cancel_on(cancel);
+        let result = app
+            .qemu
+            .convert(
+                local.path(),
+                source_format,
+                scratch.path(),
+                target,
+                &mut plain,
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|()| std::fs::File::open(scratch.path()).map_err(|e| e.to_string()))
+            .and_then(|mut file| {
+                let mut ctl = Transfer::new()
+                    .cancel_on(cancel)
+                    .on_progress(&mut progress)
+                    .throttle(app.settings.task_bytes_per_second);
+                oss.write_object(bucket, object, &mut file, &mut ctl)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        drop(scratch);
+        result
+    } else {
+        let out = match oss.create_object(bucket, object) {
+            Ok(f) => f,
+            Err(e) => return failed("InvalidOSSBucket.NotFound", e),
+        };
+        let mut ctl = Transfer::new().cancel_on(cancel).on_progress(&mut progress);
+        let dst_path = out.path().to_path_buf();
+        app.qemu
+            .convert(local.path(), source_format, &dst_path, target, &mut ctl)
+            .map_err(|e| e.to_string())
+            .and_then(|()| out.commit().map_err(|e| e.to_string()))
+    };
+    match converted {
+        Ok(()) => Outcome::Done {
+            format: None,
+            virtual_size: None,
+        },
+        Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
+        Err(e) => failed("ExportImageFailed", e),
+    }
+}
+
+fn copy(
+    app: &AppState,
+    task: &Task,
+    source_region: &str,
+    source_id: &str,
+    cancel: &AtomicBool,
+) -> Outcome {
+    let src = match ensure_system_blob(app, source_region, source_id) {
+        Ok(id) => id,
+        Err(e) => return failed("CopyImageFailed", e),
+    };
+    let dst: BlobId = match blob_id(&task.region_id, &task.resource_id) {
+        Ok(id) => id,
+        Err(e) => return failed("InternalError", e),
+    };
+    let expected = match app.blobs.sha256(&src) {
+        Ok(sum) => sum,
+        Err(e) => return failed("CopyImageFailed", e),
+    };
+    let total = app.blobs.size(&src).unwrap_or(0);
+    let mut rep = reporter(app, task, total, cancel);
+    let mut progress = |done: u64| rep.report(done);
+    let mut ctl = Transfer::new()
+        .cancel_on(cancel)
+        .on_progress(&mut progress)
+        .throttle(app.settings.task_bytes_per_second);
+    match app.blobs.clone_blob(&src, &dst, &mut ctl) {
+        // The copy's checksum is computed from the bytes written; they must be the source's.
+        Ok(cloned) if cloned.info.sha256 == expected => Outcome::Done {
+            format: None,
+            virtual_size: None,
+        },
+        Ok(_) => failed(
+            "CopyImageFailed",
+            "the copied bytes do not match the source's checksum",
+        ),
+        Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
+        Err(e) => failed("CopyImageFailed", e),
+    }
+}
+
+/// Ends the task and its image in one transaction — unless it was cancelled (or taken over)
+/// meanwhile, in which case the cancelling side already settled both.
+fn finish(app: &AppState, task: &Task, outcome: Outcome) {
+    let now: Millis = app.clock.now();
+    let node = &app.node_id;
+    let result = app.store.write(|tx| {
+        let Some(mut current) = tx.task(&task.id)? else {
+            return Ok(());
+        };
+        if current.status.is_done() || current.lease_owner.as_deref() != Some(node) {
+            return Ok(());
+        }
+        let image = tx.image(&current.region_id, &current.resource_id)?;
+        match &outcome {
+            Outcome::Done {
+                format,
+                virtual_size,
+            } => {
+                current.status = TaskStatus::Finished;
+                current.bytes_done = current.bytes_total;
+                if let Some(mut image) = image.filter(|i| !i.is_deleted()) {
+                    if image.status == ImageStatus::Creating {
+                        image.status = ImageStatus::Available;
+                    }
+                    if let Some(size) = virtual_size {
+                        image.size_gib =
+                            i64::try_from(size.div_ceil(GIB).max(1)).unwrap_or(i64::MAX);
+                    }
+                    for mapping in &mut image.disk_mappings {
+                        if let Some(f) = format {
+                            mapping.format = f.ecs_name().to_string();
+                        }
+                        if image.size_gib > mapping.size_gib {
+                            mapping.size_gib = image.size_gib;
+                        }
+                    }
+                    tx.put_image(&image)?;
+                }
+            }
+            Outcome::Cancelled => {
+                crate::handlers::tasks::cancel_in_tx(tx, &mut current, now)?;
+                return Ok(());
+            }
+            Outcome::Failed { code, message } => {
+                current.status = TaskStatus::Failed;
+                current.error_code = Some((*code).to_string());
+                current.error_message = Some(message.clone());
+                if let Some(mut image) =
+                    image.filter(|i| !i.is_deleted() && i.status != ImageStatus::Available)
+                {
+                    image.status = ImageStatus::CreateFailed;
+                    tx.put_image(&image)?;
+                }
+            }
+        }
+        current.finished_at = Some(now);
+        current.lease_owner = None;
+        current.lease_until = None;
+        Ok(tx.put_task(&current)?)
+    });
+    match (&outcome, result) {
+        (_, Err(err)) => {
+            tracing::warn!(error = %err, task = %task.id, "finishing a task failed; it will be retried")
+        }
+        (Outcome::Failed { message, .. }, Ok(())) => {
+            tracing::info!(task = %task.id, reason = %message, "task failed")
+        }
+        (_, Ok(())) => tracing::info!(task = %task.id, "task ended"),
+    }
+}
