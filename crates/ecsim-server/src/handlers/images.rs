@@ -702,10 +702,10 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let image_id = required(p, "ImageId")?;
     let force = p.bool("Force")?.unwrap_or(false);
     dry_run_gate(p)?;
-    ctx.app.store.write(|tx| {
+    let release_bytes = ctx.app.store.write(|tx| {
         let image = tx.image(ctx.region_id(), image_id)?;
         match rules::delete_target(image.as_ref(), ctx.account())? {
-            DeleteTarget::AlreadyDeleted => return Ok(Reply::new()),
+            DeleteTarget::AlreadyDeleted => return Ok(false),
             DeleteTarget::Live => {}
         }
         let Some(mut image) = image else {
@@ -722,6 +722,11 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         image.deleted_at = Some(ctx.now);
         tx.put_image(&image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
-        Ok(Reply::new())
-    })
+        // Instances still running from it (Force) and copies still reading it need its bytes.
+        Ok(facts.instances_using == 0 && !tx.open_copy_of(&image.id)?)
+    })?;
+    if release_bytes {
+        crate::blobs::release(ctx.app, ctx.region_id(), image_id);
+    }
+    Ok(Reply::new())
 }

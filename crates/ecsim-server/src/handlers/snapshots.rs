@@ -157,7 +157,7 @@ pub fn delete_snapshot(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     // Force only matters for snapshots that built disks; an image's snapshot stays refused.
     let _force = ctx.params.bool("Force")?;
     dry_run_gate(ctx.params)?;
-    ctx.app.store.write(|tx| {
+    let region = ctx.app.store.write(|tx| {
         let snapshot = tx
             .snapshot(id)?
             .filter(|s| s.owner == ctx.account())
@@ -167,6 +167,8 @@ pub fn delete_snapshot(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
         tx.delete_snapshot(&snapshot.id)?;
         tx.remove_all_tags(ResourceType::Snapshot, &snapshot.id)?;
-        Ok(Reply::new())
-    })
+        Ok(snapshot.region_id)
+    })?;
+    crate::blobs::release(ctx.app, &region, id);
+    Ok(Reply::new())
 }
