@@ -45,7 +45,8 @@ class EcsimServer:
     """One `ecsim serve` process. `restart()` keeps port and data dir."""
 
     def __init__(self, workdir: Path, *, creation_time_ms: int = CREATION_TIME_MS,
-                 root_keys: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET)):
+                 root_keys: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET),
+                 extra_args: tuple[str, ...] = ()):
         self.binary = ecsim_bin()
         self.workdir = workdir
         self.data_dir = workdir / "data"
@@ -53,6 +54,7 @@ class EcsimServer:
         self.log_path = workdir / "ecsim.log"
         self.creation_time_ms = creation_time_ms
         self.root_keys = root_keys
+        self.extra_args = list(extra_args)  # further `ecsim serve` flags
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -91,7 +93,8 @@ class EcsimServer:
             pytest.fail(f"ecsim binary not found at {self.binary} (set ECSIM_BIN or run cargo build)")
         self.starts += 1
         cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
-               "--data-dir", str(self.data_dir), "--creation-time-ms", str(self.creation_time_ms)]
+               "--data-dir", str(self.data_dir), "--creation-time-ms", str(self.creation_time_ms),
+               *self.extra_args]
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start #{self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()

@@ -255,6 +255,42 @@ impl OssRoot {
         AtomicFile::create(dest).map_err(OssError::Io)
     }
 
+    /// Removes temporary files a dead process left in the directory of `bucket/key` (an export
+    /// killed mid-write). Files of living processes, this one included, are kept: their name
+    /// carries the writer's pid.
+    pub fn sweep_dead_temps(&self, bucket: &str, key: &str) -> Result<usize, OssError> {
+        let path = self.object_path(bucket, key).or_else(|e| match e {
+            OssError::ObjectNotFound(_) => {
+                let dir = self.bucket_dir(bucket)?;
+                Ok(dir.join(key))
+            }
+            other => Err(other),
+        })?;
+        let Some(dir) = path.parent() else {
+            return Ok(0);
+        };
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(_) => return Ok(0),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(crate::transfer::TEMP_PREFIX) else {
+                continue;
+            };
+            let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            let alive =
+                pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists();
+            if !alive && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Writes `src` as an object (streamed, honoring the transfer's controls) and returns its
     /// size and checksum. On error or cancellation no object appears.
     pub fn write_object(

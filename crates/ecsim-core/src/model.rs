@@ -129,6 +129,10 @@ pub struct Image {
     /// While a timed creation runs: the blob its bytes are cloned from when it completes.
     #[serde(default)]
     pub blob_source: Option<BlobRef>,
+    /// SHA-256 of the image's bytes, taken when they were written, so a copy can be verified
+    /// without reading the source again.
+    #[serde(default)]
+    pub blob_sha256: Option<String>,
 }
 
 /// A blob in the byte store: `region/key` (images by id, snapshots by id).
@@ -155,7 +159,7 @@ impl Image {
                 self.created_at,
                 self.ready_at,
                 now,
-                self.status == ImageStatus::Creating
+                matches!(self.status, ImageStatus::Creating | ImageStatus::Waiting)
             )
         )
     }
@@ -164,7 +168,9 @@ impl Image {
 /// Percentage of a timed creation; `running` false means it already ended.
 pub fn progress_percent(started: Millis, ready: Option<Millis>, now: Millis, running: bool) -> i64 {
     match (running, ready) {
-        (false, _) | (true, None) => 100,
+        (false, _) => 100,
+        // No timer: the work is measured elsewhere (a task); nothing is known done yet.
+        (true, None) => 0,
         (true, Some(ready)) if ready <= started => 99,
         // Never show 100% while the status still says it is running.
         (true, Some(ready)) => ((now - started).max(0) * 100 / (ready - started)).clamp(0, 99),

@@ -210,6 +210,7 @@ mod tests {
             ready_at: None,
             deleted_at: None,
             source_instance_id: None,
+            blob_sha256: None,
             blob_source: None,
             disk_mappings: vec![],
         }

@@ -1,19 +1,79 @@
 //! Who is calling: the signature scheme is detected (V3 `Authorization: ACS3-…`, else a V1
-//! `Signature` parameter), the AccessKey looked up, the signature recomputed over the request
-//! as received, the timestamp checked against the window, and the nonce spent.
+//! `Signature` parameter), the AccessKey looked up — an account's root key, a RAM user's key, or
+//! an STS key with its SecurityToken — the signature recomputed over the request as received,
+//! the timestamp checked against the window, and the nonce spent.
 
 use crate::state::AppState;
 use ecsim_core::clock::parse_time;
-use ecsim_core::model::{AccountId, KeyStatus};
-use ecsim_store::NonceRecord;
+use ecsim_core::model::{AccountId, KeyStatus, Secret};
+use ecsim_store::{AppliedPolicy, NonceRecord};
 use ecsim_wire::signature::{v1, v3};
 use ecsim_wire::{ApiError, Code, Params};
+use std::net::IpAddr;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// The identity behind an AccessKey (spec ram-authorization §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The account's own key: not subject to policies.
+    Root,
+    /// A RAM user; its policies and its groups' decide.
+    User { id: String, name: String },
+    /// An STS session of a role; the role's policies decide, narrowed by the session policy.
+    RoleSession {
+        role_id: String,
+        role_name: String,
+        session_name: String,
+        session_policy: Option<String>,
+    },
+}
 
 /// The authenticated principal of a request. Handlers cannot run without one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub account_id: AccountId,
     pub access_key_id: String,
+    pub principal: Principal,
+    /// The TCP peer (`acs:SourceIp`), when the listener knows it.
+    pub source_ip: Option<IpAddr>,
+    /// The policies of a RAM user (its own and its groups') or of a role session's role, read
+    /// together with the credential so authorization needs no second read; `None` for root.
+    pub policies: Option<Arc<Vec<AppliedPolicy>>>,
+}
+
+impl Caller {
+    pub fn is_root(&self) -> bool {
+        self.principal == Principal::Root
+    }
+
+    /// The caller's ARN: `acs:ram::<uid>:root`, `…:user/<name>`, or for a role session
+    /// `…:role/<RoleName>/<RoleSessionName>` (spec §5.1).
+    pub fn arn(&self) -> String {
+        let uid = self.account_id;
+        match &self.principal {
+            Principal::Root => format!("acs:ram::{uid}:root"),
+            Principal::User { name, .. } => format!("acs:ram::{uid}:user/{name}"),
+            Principal::RoleSession {
+                role_name,
+                session_name,
+                ..
+            } => format!("acs:ram::{uid}:role/{role_name}/{session_name}"),
+        }
+    }
+
+    /// `acs:PrincipalARN`: the user's ARN, or for a role session the role's ARN with the role name
+    /// lower-cased and no session name (open question 12).
+    pub fn principal_arn(&self) -> String {
+        match &self.principal {
+            Principal::RoleSession { role_name, .. } => format!(
+                "acs:ram::{}:role/{}",
+                self.account_id,
+                role_name.to_ascii_lowercase()
+            ),
+            _ => self.arn(),
+        }
+    }
 }
 
 /// The parts of a request that signatures cover.
@@ -26,6 +86,8 @@ pub struct SignedRequest<'a> {
     /// Query ∪ form body (V1 signs these).
     pub params: &'a Params,
     pub body: &'a [u8],
+    /// The TCP peer, when known.
+    pub source_ip: Option<IpAddr>,
 }
 
 impl SignedRequest<'_> {
@@ -63,18 +125,87 @@ pub fn authenticate(app: &AppState, req: &SignedRequest<'_>) -> Result<Caller, A
     }
 }
 
-fn active_secret(
+/// What an AccessKey ID resolves to: whose it is and the secret that signs with it.
+struct Credential {
+    account_id: AccountId,
+    secret: Secret,
+    principal: Principal,
+    policies: Option<Arc<Vec<AppliedPolicy>>>,
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Looks the key up: root keys first (so the account owner's calls cost one lookup), then RAM
+/// users' keys; `STS.` keys are sessions and need their SecurityToken (spec §4.1, §5.2).
+fn credential(
     app: &AppState,
     access_key_id: &str,
-) -> Result<(AccountId, ecsim_core::model::Secret), ApiError> {
-    let key = app
-        .store
-        .read(|tx| Ok(tx.access_key(access_key_id)?))?
-        .ok_or_else(|| ApiError::new(Code::InvalidAccessKeyIdNotFound))?;
-    if key.status != KeyStatus::Active {
-        return Err(ApiError::new(Code::InvalidAccessKeyIdInactive));
-    }
-    Ok((key.account_id, key.secret))
+    security_token: Option<&str>,
+) -> Result<Credential, ApiError> {
+    let now = app.clock.now();
+    app.store.read(|tx| {
+        if access_key_id.starts_with("STS.") {
+            let session = tx
+                .sts_session(access_key_id)?
+                .ok_or_else(|| ApiError::new(Code::InvalidAccessKeyIdNotFound))?;
+            let token = security_token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::new(Code::MissingSecurityToken))?;
+            if !constant_time_eq(token, &session.security_token) {
+                return Err(match tx.sts_key_of_token(token)? {
+                    Some(_) => ApiError::new(Code::InvalidSecurityTokenMismatch),
+                    None => ApiError::new(Code::InvalidSecurityTokenMalformed),
+                });
+            }
+            if now >= session.expires_at {
+                return Err(ApiError::new(Code::InvalidSecurityTokenExpired));
+            }
+            let policies = tx.policies_for_role(&session.role_id)?;
+            return Ok(Credential {
+                account_id: session.account_id,
+                secret: session.secret,
+                policies: Some(Arc::new(policies)),
+                principal: Principal::RoleSession {
+                    role_id: session.role_id,
+                    role_name: session.role_name,
+                    session_name: session.session_name,
+                    session_policy: session.session_policy,
+                },
+            });
+        }
+        if let Some(key) = tx.access_key(access_key_id)? {
+            if key.status != KeyStatus::Active {
+                return Err(ApiError::new(Code::InvalidAccessKeyIdInactive));
+            }
+            return Ok(Credential {
+                account_id: key.account_id,
+                secret: key.secret,
+                principal: Principal::Root,
+                policies: None,
+            });
+        }
+        let key = tx
+            .user_access_key(access_key_id)?
+            .ok_or_else(|| ApiError::new(Code::InvalidAccessKeyIdNotFound))?;
+        if key.status != KeyStatus::Active {
+            return Err(ApiError::new(Code::InvalidAccessKeyIdInactive));
+        }
+        let user = tx
+            .ram_user_by_id(&key.user_id)?
+            .ok_or_else(|| ApiError::new(Code::InvalidAccessKeyIdNotFound))?;
+        let policies = tx.policies_for_user(&user.id)?;
+        Ok(Credential {
+            account_id: key.account_id,
+            secret: key.secret,
+            policies: Some(Arc::new(policies)),
+            principal: Principal::User {
+                id: user.id,
+                name: user.name,
+            },
+        })
+    })
 }
 
 fn check_timestamp(app: &AppState, text: &str) -> Result<(), ApiError> {
@@ -126,15 +257,18 @@ fn authenticate_v1(app: &AppState, req: &SignedRequest<'_>) -> Result<Caller, Ap
         );
     }
     check_timestamp(app, timestamp)?;
-    let (account_id, secret) = active_secret(app, access_key_id)?;
+    let cred = credential(app, access_key_id, p.get("SecurityToken"))?;
     let string_to_sign = v1::string_to_sign(req.method, p);
-    if !v1::verify(secret.expose(), &string_to_sign, signature) {
+    if !v1::verify(cred.secret.expose(), &string_to_sign, signature) {
         return Err(ApiError::signature_mismatch(&string_to_sign));
     }
     spend_nonce(app, access_key_id, nonce)?;
     Ok(Caller {
-        account_id,
+        account_id: cred.account_id,
         access_key_id: access_key_id.to_string(),
+        principal: cred.principal,
+        source_ip: req.source_ip,
+        policies: cred.policies,
     })
 }
 
@@ -169,7 +303,17 @@ fn authenticate_v3(
         .ok_or_else(|| unsent("x-acs-signature-nonce"))?;
     let claimed_hash = req.header("x-acs-content-sha256").unwrap_or_default();
     check_timestamp(app, date)?;
-    let (account_id, secret) = active_secret(app, &auth.credential)?;
+    // STS credentials (wire-protocol §2.4): the token travels in x-acs-security-token, and the
+    // SDKs repeat the key id in x-acs-accesskey-id, which must then name the signing key.
+    if let Some(id) = req.header("x-acs-accesskey-id")
+        && !id.is_empty()
+        && id != auth.credential
+    {
+        return Err(ApiError::new(Code::IncompleteSignature).with_message(
+            "The x-acs-accesskey-id header does not name the key in the Authorization header.",
+        ));
+    }
+    let cred = credential(app, &auth.credential, req.header("x-acs-security-token"))?;
     let canonical = v3::canonical_request(
         req.method,
         req.query,
@@ -180,7 +324,7 @@ fn authenticate_v3(
     let string_to_sign = v3::string_to_sign(auth.algorithm, &canonical);
     if !v3::verify(
         auth.algorithm,
-        secret.expose(),
+        cred.secret.expose(),
         &string_to_sign,
         &auth.signature,
     ) {
@@ -193,7 +337,10 @@ fn authenticate_v3(
     }
     spend_nonce(app, &auth.credential, nonce)?;
     Ok(Caller {
-        account_id,
+        account_id: cred.account_id,
         access_key_id: auth.credential,
+        principal: cred.principal,
+        source_ip: req.source_ip,
+        policies: cred.policies,
     })
 }

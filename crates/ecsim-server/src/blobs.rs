@@ -36,7 +36,8 @@ pub fn ensure_system_blob(app: &AppState, region: &str, key: &str) -> Result<Blo
 
 /// Deletes a blob nothing references any more; a failure only leaves a file behind.
 pub fn release(app: &AppState, region: &str, key: &str) {
-    let deleted = blob_id(region, key).and_then(|id| app.blobs.delete(&id).map_err(|e| e.to_string()));
+    let deleted =
+        blob_id(region, key).and_then(|id| app.blobs.delete(&id).map_err(|e| e.to_string()));
     if let Err(err) = deleted {
         tracing::warn!(error = %err, region, key, "releasing image bytes failed");
     }

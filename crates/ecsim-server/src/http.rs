@@ -3,15 +3,17 @@
 use crate::actions::{self, ECS_VERSION, RegionRule};
 use crate::auth::{self, SignedRequest};
 use crate::handlers::{Ctx, Reply};
+use crate::ram::{self, Service, authz::EcsVerdict};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ecsim_wire::render::{self, Format};
 use ecsim_wire::{ApiError, Code, Params};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -44,7 +46,25 @@ fn error_response(
     request_id: &str,
     region_id: Option<&str>,
 ) -> Response {
-    let body = render::error(format, err, request_id, &host_id(region_id));
+    service_error_response(format, err, request_id, region_id, None)
+}
+
+/// An error of ECS (`service` = `None`), RAM or STS: the same envelope, with the service's
+/// endpoint as `HostId` and its product in the `Recommend` URL.
+fn service_error_response(
+    format: Format,
+    err: &ApiError,
+    request_id: &str,
+    region_id: Option<&str>,
+    service: Option<Service>,
+) -> Response {
+    let mut body = match service {
+        None => render::error(format, err, request_id, &host_id(region_id)),
+        Some(s) => render::error(format, err, request_id, s.host()),
+    };
+    if let Some(s) = service {
+        body = replace_product(&body, s.product());
+    }
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     tracing::debug!(
         code = err.code_str(),
@@ -53,6 +73,21 @@ fn error_response(
         "request refused"
     );
     respond(status, format, request_id, body)
+}
+
+/// `…&product=Ecs&requestId=…` of the Recommend URL, for another product.
+fn replace_product(body: &[u8], product: &str) -> Vec<u8> {
+    let needle: &[u8] = b"&product=Ecs&";
+    match body.windows(needle.len()).position(|w| w == needle) {
+        Some(at) => {
+            let mut out = Vec::with_capacity(body.len() + product.len());
+            out.extend_from_slice(&body[..at]);
+            out.extend_from_slice(format!("&product={product}&").as_bytes());
+            out.extend_from_slice(&body[at + needle.len()..]);
+            out
+        }
+        None => body.to_vec(),
+    }
 }
 
 fn respond(status: StatusCode, format: Format, request_id: &str, body: Vec<u8>) -> Response {
@@ -111,6 +146,8 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 /// Everything known about a request once its bytes are read.
 struct Decoded {
+    /// The TCP peer, when the listener records it (`acs:SourceIp`).
+    peer: Option<IpAddr>,
     method: Method,
     headers: Vec<(String, String)>,
     query: Params,
@@ -119,6 +156,10 @@ struct Decoded {
 }
 
 async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical());
     let (parts, body) = request.into_parts();
     let limit = app.settings.max_body_bytes;
     let too_large = || {
@@ -144,6 +185,7 @@ async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiEr
         query.clone()
     };
     Ok(Decoded {
+        peer,
         method: parts.method,
         headers: header_pairs(&parts.headers),
         query,
@@ -167,12 +209,19 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
     };
     let format = Format::from_param(decoded.params.get("Format"));
     let region_id = decoded.params.get("RegionId").map(str::to_string);
+    let service = decoded
+        .params
+        .get("Version")
+        .or_else(|| header(&decoded.headers, "x-acs-version"))
+        .and_then(Service::of_version);
     match dispatch(app, decoded).await {
         Ok((action, reply)) => {
             let body = render::success(format, action, &request_id, reply);
             respond(StatusCode::OK, format, &request_id, body)
         }
-        Err(err) => error_response(format, &err, &request_id, region_id.as_deref()),
+        Err(err) => {
+            service_error_response(format, &err, &request_id, region_id.as_deref(), service)
+        }
     }
 }
 
@@ -191,7 +240,27 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             .with_message("The specified parameter \"Action or Version\" is not valid."));
     };
     if version != ECS_VERSION {
-        return Err(ApiError::new(Code::InvalidVersion));
+        let service =
+            Service::of_version(version).ok_or_else(|| ApiError::new(Code::InvalidVersion))?;
+        let op = ram::find(service, action_name)
+            .ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
+        return tokio::task::spawn_blocking(move || {
+            let signed = SignedRequest {
+                method: req.method.as_str(),
+                headers: &req.headers,
+                query: &req.query,
+                params: &req.params,
+                body: &req.body,
+                source_ip: req.peer,
+            };
+            let caller = auth::authenticate(&app, &signed)?;
+            ram::run(&app, &caller, op, &req.params).map(|reply| (op.name, reply))
+        })
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "handler task failed");
+            ApiError::new(Code::InternalError)
+        })?;
     }
     let action =
         actions::find(action_name).ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
@@ -205,6 +274,7 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             query: &req.query,
             params: &req.params,
             body: &req.body,
+            source_ip: req.peer,
         };
         let caller = auth::authenticate(&app, &signed)?;
         let region = match (action.region, req.params.get_nonempty("RegionId")) {
@@ -221,6 +291,13 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
                     .ok_or_else(|| ApiError::new(Code::InvalidRegionIdNotFound))?,
             ),
         };
+        // Authorization (spec ram-authorization §3): after authentication and region
+        // resolution, before the handler; the root key passes without loading anything.
+        if let EcsVerdict::Answer(reply) =
+            ram::authz::authorize_ecs(&app, &caller, action, &req.params, region)?
+        {
+            return Ok((action.name, reply));
+        }
         let ctx = Ctx {
             app: &app,
             caller: &caller,

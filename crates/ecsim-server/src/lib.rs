@@ -10,6 +10,7 @@ mod handlers;
 mod http;
 mod nonce;
 mod present;
+mod ram;
 pub mod seed;
 mod state;
 mod taskwork;
@@ -17,6 +18,7 @@ mod worker;
 
 pub use actions::{ACTIONS, Action, RegionRule};
 pub use http::router;
+pub use ram::explain::{Question as ExplainQuestion, explain_access};
 pub use state::{AppState, Settings};
 pub use taskwork::run_task_workers;
 pub use worker::{flush_nonces, run_completions, run_nonce_flusher};

@@ -25,6 +25,8 @@ pub struct ImageView<'a> {
     pub in_use: bool,
     pub shared_accounts: u64,
     pub now: Millis,
+    /// Progress of the import or copy creating the image, if one runs.
+    pub task_percent: Option<u64>,
 }
 
 pub fn image(v: &ImageView<'_>) -> Value {
@@ -43,7 +45,10 @@ pub fn image(v: &ImageView<'_>) -> Value {
         ),
         Some(owner) => ("others", owner, String::new()),
     };
-    let progress = img.progress(v.now);
+    let progress = match v.task_percent {
+        Some(percent) => format!("{percent}%"),
+        None => img.progress(v.now),
+    };
     let mappings: Vec<Value> = img
         .disk_mappings
         .iter()

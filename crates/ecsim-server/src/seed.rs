@@ -83,6 +83,7 @@ fn seed_catalog(tx: &mut dyn Tx) -> Result<(), ApiError> {
                 ready_at: None,
                 deleted_at: None,
                 source_instance_id: None,
+                blob_sha256: None,
                 blob_source: None,
                 disk_mappings: vec![DiskMapping {
                     device: "/dev/xvda".to_string(),

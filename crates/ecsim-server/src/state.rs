@@ -106,6 +106,12 @@ impl AppState {
             .map(OssRoot::new)
             .transpose()
             .map_err(|e| io_failure("opening the OSS root", e))?;
+        // Half-written files of a previous run (killed mid-task) are never finished: tasks redo
+        // their work from the start.
+        if let Err(err) = blobs.sweep_temps(std::time::Duration::ZERO) {
+            tracing::warn!(error = %err, "sweeping unfinished blob files failed");
+        }
+        let _ = std::fs::remove_dir_all(settings.data_dir.join("scratch"));
         let node_id = node_id(&settings.data_dir)?;
         store.write(|tx| Ok(tx.release_leases(&node_id)?))?;
         Ok(Self {

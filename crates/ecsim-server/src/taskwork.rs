@@ -24,26 +24,33 @@ const GIB: u64 = 1024 * 1024 * 1024;
 
 pub async fn run_task_workers(app: Arc<AppState>) {
     let workers: Vec<_> = (0..app.settings.task_workers.max(1))
-        .map(|_| tokio::spawn(worker_loop(Arc::clone(&app))))
+        .map(|n| {
+            tokio::spawn(worker_loop(
+                Arc::clone(&app),
+                format!("{}#{n}", app.node_id),
+            ))
+        })
         .collect();
     for w in workers {
         let _ = w.await;
     }
 }
 
-async fn worker_loop(app: Arc<AppState>) {
+/// One worker; `owner` (`{node}#{n}`) names it in leases, so two workers of one node never
+/// hold the same task.
+async fn worker_loop(app: Arc<AppState>, owner: String) {
     loop {
         let worker_app = Arc::clone(&app);
+        let worker = owner.clone();
         let ran = tokio::task::spawn_blocking(move || {
             let now = worker_app.clock.now();
             let lease_until = now + worker_app.settings.task_lease_ms;
-            let node = worker_app.node_id.clone();
             let claimed = worker_app
                 .store
-                .write(|tx| Ok(tx.claim_task(&node, now, lease_until)?))?;
+                .write(|tx| Ok(tx.claim_task(&worker, now, lease_until)?))?;
             match claimed {
                 Some(task) => {
-                    run(&worker_app, task);
+                    run(&worker_app, task, &worker);
                     Ok::<bool, ApiError>(true)
                 }
                 None => Ok(false),
@@ -72,6 +79,7 @@ enum Outcome {
     Done {
         format: Option<DiskFormat>,
         virtual_size: Option<u64>,
+        sha256: Option<String>,
     },
     Cancelled,
     Failed {
@@ -84,6 +92,8 @@ enum Outcome {
 /// flag when the task was cancelled (or taken over) in the meantime.
 struct Reporter<'a> {
     app: &'a AppState,
+    /// The worker holding the lease (set on the task when it was claimed).
+    owner: String,
     task_id: String,
     total: u64,
     cancel: &'a AtomicBool,
@@ -98,7 +108,7 @@ impl Reporter<'_> {
         self.last = Instant::now();
         let now = self.app.clock.now();
         let lease_until = now + self.app.settings.task_lease_ms;
-        let node = &self.app.node_id;
+        let node = self.owner.as_str();
         let (total, id, cancel) = (self.total, &self.task_id, self.cancel);
         let result = self.app.store.write(|tx| {
             let Some(mut task) = tx.task(id)? else {
@@ -123,7 +133,44 @@ impl Reporter<'_> {
     }
 }
 
-fn run(app: &AppState, task: Task) {
+/// Renews the lease while the work runs — also through long silent steps such as `qemu-img`
+/// inspecting a large file — and raises `cancel` as soon as the task is cancelled or lost.
+fn heartbeat(app: &AppState, owner: &str, task_id: &str, cancel: &AtomicBool, stop: &AtomicBool) {
+    let every = Duration::from_millis(
+        u64::try_from(app.settings.task_lease_ms / 3)
+            .unwrap_or(1000)
+            .clamp(50, 5000),
+    );
+    let mut last = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(25));
+        if last.elapsed() < every {
+            continue;
+        }
+        last = Instant::now();
+        let lease_until = app.clock.now() + app.settings.task_lease_ms;
+        let result = app.store.write(|tx| {
+            let Some(mut task) = tx.task(task_id)? else {
+                cancel.store(true, Ordering::SeqCst);
+                return Ok(());
+            };
+            if task.status.is_done()
+                || task.cancel_requested
+                || task.lease_owner.as_deref() != Some(owner)
+            {
+                cancel.store(true, Ordering::SeqCst);
+                return Ok(());
+            }
+            task.lease_until = Some(lease_until);
+            Ok(tx.put_task(&task)?)
+        });
+        if let Err(err) = result {
+            tracing::warn!(error = %err, task = task_id, "renewing a task lease failed");
+        }
+    }
+}
+
+fn run(app: &AppState, task: Task, owner: &str) {
     tracing::info!(task = %task.id, action = %task.action, "task started");
     let started = app.store.write(|tx| {
         let Some(mut current) = tx.task(&task.id)? else {
@@ -152,30 +199,40 @@ fn run(app: &AppState, task: Task) {
         }
     };
     let cancel = AtomicBool::new(false);
-    let outcome = match &task.work {
+    let stop = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        scope.spawn(|| heartbeat(app, owner, &task.id, &cancel, &stop));
+        let outcome = work(app, &task, &cancel);
+        stop.store(true, Ordering::SeqCst);
+        outcome
+    });
+    finish(app, &task, outcome, owner);
+}
+
+fn work(app: &AppState, task: &Task, cancel: &AtomicBool) -> Outcome {
+    match &task.work {
         TaskWork::Import {
             bucket,
             object,
             declared_format,
         } => import(
             app,
-            &task,
+            task,
             bucket,
             object,
             declared_format.as_deref(),
-            &cancel,
+            cancel,
         ),
         TaskWork::Export {
             bucket,
             object,
             format,
-        } => export(app, &task, bucket, object, format, &cancel),
+        } => export(app, task, bucket, object, format, cancel),
         TaskWork::Copy {
             source_region,
             source_image_id,
-        } => copy(app, &task, source_region, source_image_id, &cancel),
-    };
-    finish(app, &task, outcome);
+        } => copy(app, task, source_region, source_image_id, cancel),
+    }
 }
 
 fn reporter<'a>(
@@ -186,6 +243,7 @@ fn reporter<'a>(
 ) -> Reporter<'a> {
     Reporter {
         app,
+        owner: task.lease_owner.clone().unwrap_or_default(),
         task_id: task.id.clone(),
         total,
         cancel,
@@ -225,13 +283,11 @@ fn import(
         .cancel_on(cancel)
         .on_progress(&mut progress)
         .throttle(app.settings.task_bytes_per_second);
-    if let Err(e) = app.blobs.put_file(&dst, &source.path, &mut ctl) {
-        return if cancel.load(Ordering::SeqCst) {
-            Outcome::Cancelled
-        } else {
-            failed("ImportImageFailed", e)
-        };
-    }
+    let written = match app.blobs.put_file(&dst, &source.path, &mut ctl) {
+        Ok(info) => info,
+        Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
+        Err(e) => return failed("ImportImageFailed", e),
+    };
     let local = match app.blobs.local(&dst) {
         Ok(l) => l,
         Err(e) => return failed("ImportImageFailed", e),
@@ -243,6 +299,7 @@ fn import(
         Ok((format, info)) => Outcome::Done {
             format: Some(format),
             virtual_size: Some(info.virtual_size),
+            sha256: Some(written.sha256),
         },
         Err(QemuError::Refused(refusal)) => failed("InvalidImageFormat.Malformed", refusal),
         Err(e) => failed("ImportImageFailed", e),
@@ -268,7 +325,20 @@ fn export(
         Ok(l) => l,
         Err(e) => return failed("ExportImageFailed", e),
     };
-    let source_format = match app.qemu.inspect(local.path()).map(|i| i.disk_format()) {
+    // The format recorded at import wins: a fixed VHD reads as raw to `qemu-img info`.
+    let recorded = app
+        .store
+        .read(|tx| Ok(tx.image(&task.region_id, &task.resource_id)?))
+        .ok()
+        .flatten()
+        .and_then(|i| {
+            i.disk_mappings
+                .into_iter()
+                .find(|m| m.kind == ecsim_core::model::DiskType::System)
+        })
+        .and_then(|m| DiskFormat::parse_import(&m.format));
+    let inspected = || app.qemu.inspect(local.path()).map(|i| i.disk_format());
+    let source_format = match recorded.map_or_else(inspected, |f| Ok(Some(f))) {
         Ok(Some(f)) => f,
         Ok(None) => {
             return failed(
@@ -278,6 +348,10 @@ fn export(
         }
         Err(e) => return failed("ExportImageFailed", e),
     };
+    // A redo after a crash: the killed attempt's half-written object is of no use.
+    if let Err(err) = oss.sweep_dead_temps(bucket, object) {
+        tracing::warn!(error = %err, task = %task.id, "sweeping unfinished exports failed");
+    }
     let total = app.blobs.size(&src).unwrap_or(0);
     let mut rep = reporter(app, task, total, cancel);
     let mut progress = |done: u64| rep.report(done);
@@ -337,6 +411,7 @@ fn export(
         Ok(()) => Outcome::Done {
             format: None,
             virtual_size: None,
+            sha256: None,
         },
         Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
         Err(e) => failed("ExportImageFailed", e),
@@ -358,7 +433,17 @@ fn copy(
         Ok(id) => id,
         Err(e) => return failed("InternalError", e),
     };
-    let expected = match app.blobs.sha256(&src) {
+    // The checksum recorded when the source's bytes were written; older images are hashed now.
+    let recorded = app
+        .store
+        .read(|tx| {
+            Ok(tx
+                .image(source_region, source_id)?
+                .and_then(|i| i.blob_sha256))
+        })
+        .ok()
+        .flatten();
+    let expected = match recorded.map_or_else(|| app.blobs.sha256(&src), Ok) {
         Ok(sum) => sum,
         Err(e) => return failed("CopyImageFailed", e),
     };
@@ -374,6 +459,7 @@ fn copy(
         Ok(cloned) if cloned.info.sha256 == expected => Outcome::Done {
             format: None,
             virtual_size: None,
+            sha256: Some(cloned.info.sha256),
         },
         Ok(_) => failed(
             "CopyImageFailed",
@@ -386,9 +472,9 @@ fn copy(
 
 /// Ends the task and its image in one transaction — unless it was cancelled (or taken over)
 /// meanwhile, in which case the cancelling side already settled both.
-fn finish(app: &AppState, task: &Task, outcome: Outcome) {
+fn finish(app: &AppState, task: &Task, outcome: Outcome, owner: &str) {
     let now: Millis = app.clock.now();
-    let node = &app.node_id;
+    let node = owner;
     let result = app.store.write(|tx| {
         let Some(mut current) = tx.task(&task.id)? else {
             return Ok(());
@@ -401,12 +487,16 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome) {
             Outcome::Done {
                 format,
                 virtual_size,
+                sha256,
             } => {
                 current.status = TaskStatus::Finished;
                 current.bytes_done = current.bytes_total;
                 if let Some(mut image) = image.filter(|i| !i.is_deleted()) {
                     if image.status == ImageStatus::Creating {
                         image.status = ImageStatus::Available;
+                    }
+                    if sha256.is_some() {
+                        image.blob_sha256.clone_from(sha256);
                     }
                     if let Some(size) = virtual_size {
                         image.size_gib =
@@ -430,7 +520,7 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome) {
             Outcome::Failed { code, message } => {
                 current.status = TaskStatus::Failed;
                 current.error_code = Some((*code).to_string());
-                current.error_message = Some(message.clone());
+                current.error_message = Some(without_local_paths(app, message));
                 if let Some(mut image) =
                     image.filter(|i| !i.is_deleted() && i.status != ImageStatus::Available)
                 {
@@ -453,4 +543,22 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome) {
         }
         (_, Ok(())) => tracing::info!(task = %task.id, "task ended"),
     }
+}
+
+/// Error texts from `qemu-img` name files by their path on this machine; callers see the
+/// image, not the server's directories.
+fn without_local_paths(app: &AppState, message: &str) -> String {
+    let mut text = message.to_string();
+    let roots = [
+        Some(app.settings.data_dir.clone()),
+        app.settings.oss_root.clone(),
+    ];
+    for root in roots.into_iter().flatten() {
+        let absolute = std::path::absolute(&root).unwrap_or(root);
+        for form in [absolute.join("blobs"), absolute] {
+            let prefix = format!("{}/", form.display());
+            text = text.replace(&prefix, "");
+        }
+    }
+    text
 }

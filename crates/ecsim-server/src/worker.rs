@@ -64,7 +64,7 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             if current.status != SnapshotStatus::Progressing {
                 return Ok(());
             }
-            current.status = if cloned {
+            current.status = if cloned.is_some() {
                 SnapshotStatus::Accomplished
             } else {
                 SnapshotStatus::Failed
@@ -84,11 +84,12 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             if current.status != ImageStatus::Creating || current.is_deleted() {
                 return Ok(());
             }
-            current.status = if cloned {
+            current.status = if cloned.is_some() {
                 ImageStatus::Available
             } else {
                 ImageStatus::CreateFailed
             };
+            current.blob_sha256 = cloned.flatten();
             current.ready_at = None;
             current.blob_source = None;
             Ok(tx.put_image(&current)?)
@@ -97,9 +98,17 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Clones `source` to `region/key`; true when the bytes are in place (or there are none to move).
-fn clone_source(app: &AppState, source: Option<&BlobRef>, region: &str, key: &str) -> bool {
-    let Some(source) = source else { return true };
+/// Clones `source` to `region/key`; `Some(checksum)` when the bytes are in place (`Some(None)`
+/// when there are none to move), `None` when cloning failed.
+fn clone_source(
+    app: &AppState,
+    source: Option<&BlobRef>,
+    region: &str,
+    key: &str,
+) -> Option<Option<String>> {
+    let Some(source) = source else {
+        return Some(None);
+    };
     let result = blobs::ensure_system_blob(app, &source.region, &source.key).and_then(|src| {
         let dst = blobs::blob_id(region, key)?;
         app.blobs
@@ -107,10 +116,10 @@ fn clone_source(app: &AppState, source: Option<&BlobRef>, region: &str, key: &st
             .map_err(|e| e.to_string())
     });
     match result {
-        Ok(_) => true,
+        Ok(cloned) => Some(Some(cloned.info.sha256)),
         Err(err) => {
             tracing::warn!(error = %err, source = %source.key, target = key, "cloning bytes failed");
-            false
+            None
         }
     }
 }

@@ -18,7 +18,10 @@ use ecsim_wire::{ApiError, Code};
 use std::path::Path;
 use std::sync::Mutex;
 
-pub use identity::IdentityTx;
+pub use identity::{
+    AppliedPolicy, Attachment, CustomPolicy, IdentityTx, PolicyOrigin, PolicyVersion,
+    PrincipalKind, RamGroup, RamRole, RamUser, StsSession, UserAccessKey,
+};
 pub use sqlite::SqliteStore;
 
 /// A storage failure. It never reaches the client as anything but `InternalError` or

@@ -1050,11 +1050,20 @@ impl Tx for SqliteTx<'_> {
     fn release_leases(&mut self, node: &str) -> StoreResult<()> {
         let docs: Vec<String> = self
             .conn
-            .prepare_cached("SELECT doc FROM tasks WHERE lease_owner = ? AND status IN ('Waiting', 'Processing')")?
-            .query_map([node], |r| r.get(0))?
+            .prepare_cached("SELECT doc FROM tasks WHERE lease_owner IS NOT NULL AND status IN ('Waiting', 'Processing')")?
+            .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
+        // Workers lease as `{node}#{n}`.
+        let worker_prefix = format!("{node}#");
         for doc in docs {
             let mut task: Task = from_doc(&doc)?;
+            let held = task
+                .lease_owner
+                .as_deref()
+                .is_some_and(|o| o == node || o.starts_with(&worker_prefix));
+            if !held {
+                continue;
+            }
             task.lease_owner = None;
             task.lease_until = None;
             self.put_task(&task)?;

@@ -45,6 +45,7 @@ fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
         ready_at: None,
         deleted_at: None,
         source_instance_id: None,
+        blob_sha256: None,
         blob_source: None,
         disk_mappings: vec![DiskMapping {
             device: "/dev/xvda".into(),

@@ -91,6 +91,7 @@ pub enum Code {
     InvalidTaskIdIncorrectTaskStatus,
     InvalidOssPrefixMalformed,
     ImageNotSupported,
+    ImageNotSupportedEncrypted,
     // Instances and disks.
     InvalidInstanceIdNotFound,
     IncorrectInstanceStatus,
@@ -120,6 +121,57 @@ pub enum Code {
     QuotaExceedTags,
     // Regions.
     InvalidAcceptLanguageNotFound,
+    // RAM and STS (spec ram-authorization §4, §6).
+    /// A RAM management call denied by policy.
+    NoPermission,
+    /// An STS call denied by policy (or a root account assuming a role).
+    NoPermissionSts,
+    InvalidSecurityTokenExpired,
+    InvalidSecurityTokenMalformed,
+    InvalidSecurityTokenMismatch,
+    MissingSecurityToken,
+    MalformedPolicyDocument,
+    /// `InvalidParameter.{Param}.{Problem}` of RAM and STS; see [`ApiError::invalid_parameter_dotted`].
+    InvalidParameterDotted,
+    EntityNotExistUser,
+    EntityNotExistGroup,
+    EntityNotExistRole,
+    EntityNotExistPolicy,
+    EntityNotExistPolicyVersion,
+    EntityNotExistUserAccessKey,
+    EntityNotExistUserPolicy,
+    EntityNotExistGroupPolicy,
+    EntityNotExistRolePolicy,
+    EntityNotExistUserGroup,
+    EntityAlreadyExistsUser,
+    EntityAlreadyExistsGroup,
+    EntityAlreadyExistsRole,
+    EntityAlreadyExistsPolicy,
+    EntityAlreadyExistsUserPolicy,
+    EntityAlreadyExistsGroupPolicy,
+    EntityAlreadyExistsRolePolicy,
+    EntityAlreadyExistsUserGroup,
+    LimitExceededUser,
+    LimitExceededGroup,
+    LimitExceededRole,
+    LimitExceededPolicy,
+    LimitExceededPolicyVersion,
+    LimitExceededUserAccessKey,
+    LimitExceededUserGroup,
+    LimitExceededUserPolicy,
+    LimitExceededGroupPolicy,
+    LimitExceededRolePolicy,
+    DeleteConflictUserAccessKey,
+    DeleteConflictUserGroup,
+    DeleteConflictUserPolicy,
+    DeleteConflictGroupUser,
+    DeleteConflictGroupPolicy,
+    DeleteConflictRolePolicy,
+    DeleteConflictPolicyUser,
+    DeleteConflictPolicyGroup,
+    DeleteConflictPolicyRole,
+    DeleteConflictPolicyVersion,
+    DeleteConflictPolicyVersionDefault,
 }
 
 impl Code {
@@ -494,6 +546,11 @@ impl Code {
                 "InvalidOSSPrefix.Malformed",
                 "The specified OSSPrefix is wrongly formed.",
             ),
+            ImageNotSupportedEncrypted => (
+                400,
+                "ImageNotSupported",
+                "The specified Image contains encrypted snapshots, do not support export.",
+            ),
             ImageNotSupported => (
                 403,
                 "ImageNotSupported",
@@ -619,6 +676,225 @@ impl Code {
                 "InvalidAcceptLanguage.NotFound",
                 "Only Chinese (zh-CN), English (en-US), and Japanese (ja) are allowed.",
             ),
+            NoPermission => (
+                403,
+                "NoPermission",
+                "You are not authorized to do this action.",
+            ),
+            NoPermissionSts => (
+                403,
+                "NoPermission",
+                "You are not authorized to do this action. You should be authorized by RAM.",
+            ),
+            InvalidSecurityTokenExpired => (
+                400,
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ),
+            InvalidSecurityTokenMalformed => (
+                400,
+                "InvalidSecurityToken.Malformed",
+                "Specified SecurityToken is malformed.",
+            ),
+            InvalidSecurityTokenMismatch => (
+                400,
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "Specified SecurityToken mismatch with the AccessKey.",
+            ),
+            MissingSecurityToken => (
+                400,
+                "MissingSecurityToken",
+                "SecurityToken is mandatory for this action.",
+            ),
+            MalformedPolicyDocument => (
+                400,
+                "MalformedPolicyDocument",
+                "The policy document is malformed.",
+            ),
+            InvalidParameterDotted => (
+                400,
+                "InvalidParameter",
+                "The specified parameter is not valid.",
+            ),
+            EntityNotExistUser => (404, "EntityNotExist.User", "The user does not exist."),
+            EntityNotExistGroup => (404, "EntityNotExist.Group", "The group does not exist."),
+            EntityNotExistRole => (404, "EntityNotExist.Role", "The role does not exist."),
+            EntityNotExistPolicy => (404, "EntityNotExist.Policy", "The policy does not exist."),
+            EntityNotExistPolicyVersion => (
+                404,
+                "EntityNotExist.Policy.Version",
+                "The policy version does not exist.",
+            ),
+            EntityNotExistUserAccessKey => (
+                404,
+                "EntityNotExist.User.AccessKey",
+                "The user access key does not exist.",
+            ),
+            EntityNotExistUserPolicy => (
+                404,
+                "EntityNotExist.User.Policy",
+                "The indicate policy of the user does not exist.",
+            ),
+            EntityNotExistGroupPolicy => (
+                404,
+                "EntityNotExist.Group.Policy",
+                "The indicate policy attached to the group does not exist.",
+            ),
+            EntityNotExistRolePolicy => (
+                404,
+                "EntityNotExist.Role.Policy",
+                "The indicate policy attached to the role does not exist.",
+            ),
+            EntityNotExistUserGroup => (
+                404,
+                "EntityNotExist.User.Group",
+                "The user has not joined the group.",
+            ),
+            EntityAlreadyExistsUser => (
+                409,
+                "EntityAlreadyExists.User",
+                "The user does already EXIST.",
+            ),
+            EntityAlreadyExistsGroup => (
+                409,
+                "EntityAlreadyExists.Group",
+                "The group does already EXIST.",
+            ),
+            EntityAlreadyExistsRole => (
+                409,
+                "EntityAlreadyExists.Role",
+                "The role does already EXIST.",
+            ),
+            EntityAlreadyExistsPolicy => (
+                409,
+                "EntityAlreadyExists.Policy",
+                "The policy does already EXIST.",
+            ),
+            EntityAlreadyExistsUserPolicy => (
+                409,
+                "EntityAlreadyExists.User.Policy",
+                "The user has already been attached this policy.",
+            ),
+            EntityAlreadyExistsGroupPolicy => (
+                409,
+                "EntityAlreadyExists.Group.Policy",
+                "The group has already been attached this policy.",
+            ),
+            EntityAlreadyExistsRolePolicy => (
+                409,
+                "EntityAlreadyExists.Role.Policy",
+                "The role has already been attached this policy.",
+            ),
+            EntityAlreadyExistsUserGroup => (
+                409,
+                "EntityAlreadyExists.User.Group",
+                "The user has already joined the group.",
+            ),
+            LimitExceededUser => (
+                409,
+                "LimitExceeded.User",
+                "The count of users beyond the current limits.",
+            ),
+            LimitExceededGroup => (
+                409,
+                "LimitExceeded.Group",
+                "The count of groups beyond the current limits.",
+            ),
+            LimitExceededRole => (
+                409,
+                "LimitExceeded.Role",
+                "The count of roles beyond the current limits.",
+            ),
+            LimitExceededPolicy => (
+                409,
+                "LimitExceeded.Policy",
+                "The count of policy beyond the current limits.",
+            ),
+            LimitExceededPolicyVersion => (
+                409,
+                "LimitExceeded.Policy.Version",
+                "The count of policy version beyond the current limits.",
+            ),
+            LimitExceededUserAccessKey => (
+                409,
+                "LimitExceeded.User.AccessKey",
+                "The access key count of the user access keys beyond the current limits.",
+            ),
+            LimitExceededUserGroup => (
+                409,
+                "LimitExceeded.User.Group",
+                "The count of groups the target user joined beyond the current limits.",
+            ),
+            LimitExceededUserPolicy => (
+                409,
+                "LimitExceeded.User.Policy",
+                "The policy count of the user attached policies beyond the current limits.",
+            ),
+            LimitExceededGroupPolicy => (
+                409,
+                "LimitExceeded.Group.Policy",
+                "The policy count of the group beyond the current limits.",
+            ),
+            LimitExceededRolePolicy => (
+                409,
+                "LimitExceeded.Role.Policy",
+                "The count of policies attached to the role beyond the current limits.",
+            ),
+            DeleteConflictUserAccessKey => (
+                409,
+                "DeleteConflict.User.AccessKey",
+                "The user CAN NOT has any access key while deleting the user.",
+            ),
+            DeleteConflictUserGroup => (
+                409,
+                "DeleteConflict.User.Group",
+                "The user CAN NOT be in any group while deleting the user.",
+            ),
+            DeleteConflictUserPolicy => (
+                409,
+                "DeleteConflict.User.Policy",
+                "The user CAN NOT has any attached policy while deleting the user.",
+            ),
+            DeleteConflictGroupUser => (
+                409,
+                "DeleteConflict.Group.User",
+                "The group CAN NOT has any user member while deleting the group.",
+            ),
+            DeleteConflictGroupPolicy => (
+                409,
+                "DeleteConflict.Group.Policy",
+                "The entity CAN NOT has any attached policy while deleting the group.",
+            ),
+            DeleteConflictRolePolicy => (
+                409,
+                "DeleteConflict.Role.Policy",
+                "The role CAN NOT has any attached policy while deleting the role.",
+            ),
+            DeleteConflictPolicyUser => (
+                409,
+                "DeleteConflict.Policy.User",
+                "The policy CAN NOT been attached to any user while deleting the policy.",
+            ),
+            DeleteConflictPolicyGroup => (
+                409,
+                "DeleteConflict.Policy.Group",
+                "The policy CAN NOT been attached to any group while deleting the policy.",
+            ),
+            DeleteConflictPolicyRole => (
+                409,
+                "DeleteConflict.Policy.Role",
+                "The policy CAN NOT been attached to any role while deleting the policy.",
+            ),
+            DeleteConflictPolicyVersion => (
+                409,
+                "DeleteConflict.Policy.Version",
+                "The policy CAN NOT has any version except the default version.",
+            ),
+            DeleteConflictPolicyVersionDefault => (
+                409,
+                "DeleteConflict.Policy.Version.Default",
+                "The default policy version CAN NOT been deleted directly.",
+            ),
         }
     }
 }
@@ -692,6 +968,19 @@ impl ApiError {
         Self::new(Code::InvalidParameter).with_message(format!(
             "The specified parameter \"{param}\" is not valid: {why}"
         ))
+    }
+
+    /// RAM's and STS's dotted parameter codes, e.g. 400 `InvalidParameter.UserName.Length`
+    /// (`suffix` = `UserName.Length`), and the policy engine's `InvalidParameter.*` codes.
+    pub fn invalid_parameter_dotted(suffix: &str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code: Code::InvalidParameterDotted,
+            message: message.into(),
+            extra: Some(Box::new(Extra {
+                code_text: Some(format!("InvalidParameter.{suffix}")),
+                access_denied_detail: None,
+            })),
+        }
     }
 
     /// The message carries the server's string to sign after a colon: the classic Python SDK

@@ -1,6 +1,7 @@
 //! `ecsim`: serve the ECS image API, call it, administer its data.
 
 mod call;
+mod explain;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Command {
 enum AdminCommand {
     /// Create an account with a root AccessKey; prints {"AccountId","AccessKeyId","AccessKeySecret"}.
     CreateAccount(StoreArgs),
+    /// Explain a RAM decision: which policies an AccessKey's principal has and why they allow or
+    /// deny an action on resources.
+    Explain(explain::ExplainArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -63,6 +67,9 @@ fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::CreateAccount(args),
         } => create_account(&args),
+        Command::Admin {
+            command: AdminCommand::Explain(args),
+        } => explain::run(&args),
         Command::Call(args) => call::run(args),
     }
 }

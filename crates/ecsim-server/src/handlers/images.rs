@@ -173,6 +173,21 @@ fn image_query(ctx: &Ctx<'_>) -> Result<(ImageQuery, Paging), ApiError> {
     Ok((query, paging))
 }
 
+/// An image being imported or copied shows its task's progress.
+fn creating_task_percent(tx: &mut dyn Tx, image: &Image) -> Result<Option<u64>, ApiError> {
+    if image.ready_at.is_some()
+        || !matches!(image.status, ImageStatus::Creating | ImageStatus::Waiting)
+    {
+        return Ok(None);
+    }
+    for action in [TaskAction::ImportImage, TaskAction::CopyImage] {
+        if let Some(task) = tx.open_task(&image.id, action)? {
+            return Ok(Some(task.percent()));
+        }
+    }
+    Ok(Some(0))
+}
+
 pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (query, paging) = image_query(ctx)?;
     dry_run_gate(ctx.params)?;
@@ -198,6 +213,7 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 in_use,
                 shared_accounts,
                 now: ctx.now,
+                task_percent: creating_task_percent(tx, image)?,
             }));
         }
         Ok((page.total, shown))
@@ -537,6 +553,7 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 deleted_at: None,
                 source_instance_id,
                 // The system disk's snapshot holds the bytes the image is made of.
+                blob_sha256: None,
                 blob_source: mappings
                     .iter()
                     .find(|m| m.kind == DiskType::System)

@@ -80,28 +80,68 @@ fn parse_enum<T>(
         .transpose()
 }
 
+/// One `DiskDeviceMapping.N` of ImportImage.
+struct ImportMapping {
+    index: usize,
+    bucket: String,
+    object: String,
+    format: Option<DiskFormat>,
+    size_gib: i64,
+}
+
+const MAX_IMPORT_DISKS: usize = 17;
+
+fn import_mappings(p: &Params) -> Result<Vec<ImportMapping>, ApiError> {
+    let mut out = Vec::new();
+    for index in 1..=MAX_IMPORT_DISKS {
+        let field = |name: &str| p.get_nonempty(&format!("DiskDeviceMapping.{index}.{name}"));
+        let (bucket, object) = (field("OSSBucket"), field("OSSObject"));
+        if bucket.is_none() && object.is_none() && field("Format").is_none() {
+            continue;
+        }
+        let bucket =
+            bucket.ok_or_else(|| missing_input(&format!("DiskDeviceMapping.{index}.OSSBucket")))?;
+        let object =
+            object.ok_or_else(|| missing_input(&format!("DiskDeviceMapping.{index}.OSSObject")))?;
+        let format = field("Format")
+            .map(|f| {
+                DiskFormat::parse_import(f)
+                    .ok_or_else(|| ApiError::new(Code::InvalidImageFormatMalformed))
+            })
+            .transpose()?;
+        let size = field("DiskImageSize")
+            .or_else(|| field("DiskImSize"))
+            .map(|s| s.parse::<i64>().ok().filter(|n| (1..=2048).contains(n)))
+            .map(|n| {
+                n.ok_or_else(|| {
+                    ApiError::invalid_parameter(
+                        "DiskDeviceMapping.N.DiskImageSize",
+                        "must be 1 to 2048",
+                    )
+                })
+            })
+            .transpose()?;
+        out.push(ImportMapping {
+            index,
+            bucket: bucket.to_string(),
+            object: object.to_string(),
+            format,
+            size_gib: size.unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
 pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let p = ctx.params;
-    let mappings = p.object_list("DiskDeviceMapping")?;
-    let first = mappings.first().cloned().unwrap_or_default();
-    let bucket = first
-        .get("OSSBucket")
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| missing_input("DiskDeviceMapping.1.OSSBucket"))?;
-    let object_key = first
-        .get("OSSObject")
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| missing_input("DiskDeviceMapping.1.OSSObject"))?;
-    let declared = first
-        .get("Format")
-        .filter(|v| !v.is_empty())
-        .map(|f| {
-            DiskFormat::parse_import(f)
-                .ok_or_else(|| ApiError::new(Code::InvalidImageFormatMalformed))
-        })
-        .transpose()?;
+    // N=1 is the system disk; 2–17 are data disks (their bytes are not imported yet: the
+    // mappings are recorded and their objects checked).
+    let requested = import_mappings(p)?;
+    let Some(system) = requested.first().filter(|m| m.index == 1) else {
+        return Err(missing_input("DiskDeviceMapping.1.OSSBucket"));
+    };
+    let (bucket, object_key, declared) =
+        (system.bucket.clone(), system.object.clone(), system.format);
     let name = p.get_nonempty("ImageName");
     if let Some(n) = name {
         validate::image_name(n)
@@ -132,8 +172,10 @@ pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         .oss
         .as_ref()
         .ok_or_else(|| ApiError::new(Code::InvalidOssBucketNotFound))?;
-    oss.object_path(&bucket, &object_key)
-        .map_err(|e| oss_error(&e))?;
+    for mapping in &requested {
+        oss.object_path(&mapping.bucket, &mapping.object)
+            .map_err(|e| oss_error(&e))?;
+    }
     dry_run_gate(p)?;
     let reply = ctx.app.store.write(|tx| {
         idempotent(ctx, tx, Code::IdempotenceParamNotMatch, |tx| {
@@ -179,18 +221,34 @@ pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 ready_at: None,
                 deleted_at: None,
                 source_instance_id: None,
+                blob_sha256: None,
                 blob_source: None,
-                disk_mappings: vec![DiskMapping {
-                    device: "/dev/xvda".to_string(),
-                    kind: DiskType::System,
-                    size_gib: 0,
-                    snapshot_id: None,
-                    format: declared
-                        .map(|f| f.ecs_name().to_string())
-                        .unwrap_or_default(),
-                    import_oss_bucket: bucket.clone(),
-                    import_oss_object: object_key.clone(),
-                }],
+                disk_mappings: requested
+                    .iter()
+                    .map(|m| DiskMapping {
+                        device: if m.index == 1 {
+                            "/dev/xvda".to_string()
+                        } else {
+                            format!(
+                                "/dev/xvd{}",
+                                char::from(b'a' + u8::try_from(m.index - 1).unwrap_or(25))
+                            )
+                        },
+                        kind: if m.index == 1 {
+                            DiskType::System
+                        } else {
+                            DiskType::Data
+                        },
+                        size_gib: m.size_gib,
+                        snapshot_id: None,
+                        format: m
+                            .format
+                            .map(|f| f.ecs_name().to_string())
+                            .unwrap_or_default(),
+                        import_oss_bucket: m.bucket.clone(),
+                        import_oss_object: m.object.clone(),
+                    })
+                    .collect(),
             };
             tx.put_image(&image)?;
             for tag in &tags {
@@ -255,8 +313,7 @@ pub fn export_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             return Err(ApiError::new(Code::ImageNotSupported).with_message("Community images do not support export."));
         }
         if image.encrypted {
-            return Err(ApiError::new(Code::ImageNotSupported)
-                .with_message("The specified Image contains encrypted snapshots, do not support export."));
+            return Err(ApiError::new(Code::ImageNotSupportedEncrypted));
         }
         if tx.open_task(&image.id, TaskAction::ExportImage)?.is_some() {
             return Err(ApiError::new(Code::ImageIsExporting).with_message(

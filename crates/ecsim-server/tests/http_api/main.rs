@@ -8,6 +8,8 @@ mod concurrency;
 mod gateway;
 mod images;
 mod instances;
+mod ram;
 mod regions;
 mod sharing;
 mod snapshots_tags;
+mod tasks;
