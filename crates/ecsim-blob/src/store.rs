@@ -221,6 +221,14 @@ impl DirStore {
         Ok(Self { root })
     }
 
+    /// Opens (creating if needed) the store with its blobs directly under `root` (a directory
+    /// several nodes may share, standing in for object storage).
+    pub fn open_root(root: &Path) -> io::Result<Self> {
+        let root = std::path::absolute(root)?;
+        fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
     /// The store's root directory (`DATA_DIR/blobs`).
     pub fn root(&self) -> &Path {
         &self.root

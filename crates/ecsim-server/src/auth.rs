@@ -3,14 +3,14 @@
 //! an STS key with its SecurityToken — the signature recomputed over the request as received,
 //! the timestamp checked against the window, and the nonce spent.
 
+use crate::ram::authz::{Identity, identity_policies};
 use crate::state::AppState;
 use ecsim_core::clock::parse_time;
 use ecsim_core::model::{AccountId, KeyStatus, Secret};
-use ecsim_store::{AppliedPolicy, NonceRecord};
+use ecsim_store::NonceRecord;
 use ecsim_wire::signature::{v1, v3};
 use ecsim_wire::{ApiError, Code, Params};
 use std::net::IpAddr;
-use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// The identity behind an AccessKey (spec ram-authorization §5.1).
@@ -30,7 +30,7 @@ pub enum Principal {
 }
 
 /// The authenticated principal of a request. Handlers cannot run without one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     pub account_id: AccountId,
     pub access_key_id: String,
@@ -39,7 +39,7 @@ pub struct Caller {
     pub source_ip: Option<IpAddr>,
     /// The policies of a RAM user (its own and its groups') or of a role session's role, read
     /// together with the credential so authorization needs no second read; `None` for root.
-    pub policies: Option<Arc<Vec<AppliedPolicy>>>,
+    pub policies: Option<Identity>,
 }
 
 impl Caller {
@@ -130,7 +130,7 @@ struct Credential {
     account_id: AccountId,
     secret: Secret,
     principal: Principal,
-    policies: Option<Arc<Vec<AppliedPolicy>>>,
+    policies: Option<Identity>,
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -162,11 +162,14 @@ fn credential(
             if now >= session.expires_at {
                 return Err(ApiError::new(Code::InvalidSecurityTokenExpired));
             }
-            let policies = tx.policies_for_role(&session.role_id)?;
+            let role_id = session.role_id.clone();
+            let policies = identity_policies(tx, &format!("r:{role_id}"), |tx| {
+                tx.policies_for_role(&role_id)
+            })?;
             return Ok(Credential {
                 account_id: session.account_id,
                 secret: session.secret,
-                policies: Some(Arc::new(policies)),
+                policies: Some(policies),
                 principal: Principal::RoleSession {
                     role_id: session.role_id,
                     role_name: session.role_name,
@@ -195,11 +198,13 @@ fn credential(
         let user = tx
             .ram_user_by_id(&key.user_id)?
             .ok_or_else(|| ApiError::new(Code::InvalidAccessKeyIdNotFound))?;
-        let policies = tx.policies_for_user(&user.id)?;
+        let policies = identity_policies(tx, &format!("u:{}", user.id), |tx| {
+            tx.policies_for_user(&user.id)
+        })?;
         Ok(Credential {
             account_id: key.account_id,
             secret: key.secret,
-            policies: Some(Arc::new(policies)),
+            policies: Some(policies),
             principal: Principal::User {
                 id: user.id,
                 name: user.name,
@@ -221,12 +226,21 @@ fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), A
     if !app.nonces.first_use(access_key_id, nonce, now) {
         return Err(ApiError::new(Code::SignatureNonceUsed));
     }
-    // Persisted with the request's own write, or by the flusher for reads.
-    app.store.record_nonce(NonceRecord {
+    let record = NonceRecord {
         access_key_id: access_key_id.to_string(),
         nonce: nonce.to_string(),
         seen_at: now,
-    });
+    };
+    // Other nodes share the database: claim the nonce there before going on, so a replay
+    // through any node is refused.
+    if app.store.is_shared() {
+        if !app.store.claim_nonce(&record)? {
+            return Err(ApiError::new(Code::SignatureNonceUsed));
+        }
+        return Ok(());
+    }
+    // Persisted with the request's own write, or by the flusher for reads.
+    app.store.record_nonce(record);
     Ok(())
 }
 

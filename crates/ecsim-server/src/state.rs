@@ -16,6 +16,9 @@ use tokio::sync::Notify;
 pub struct Settings {
     /// Where blobs (`blobs/`) and the node's identity (`node-id`) live.
     pub data_dir: PathBuf,
+    /// Keep blobs here instead of `data_dir/blobs`: a directory every node of a shared
+    /// (PostgreSQL) database mounts, standing in for object storage.
+    pub blob_dir: Option<PathBuf>,
     /// The OSS emulation for ImportImage/ExportImage: bucket = subdirectory.
     pub oss_root: Option<PathBuf>,
     /// How long CreateImage and CreateSnapshot stay `Creating`/`progressing`.
@@ -38,6 +41,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./ecsim-data"),
+            blob_dir: None,
             oss_root: None,
             creation_time_ms: 2_000,
             max_body_bytes: 1024 * 1024,
@@ -98,8 +102,11 @@ impl AppState {
                 .into_iter()
                 .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
         );
-        let blobs = DirStore::open(&settings.data_dir)
-            .map_err(|e| io_failure("opening the blob store", e))?;
+        let blobs = match &settings.blob_dir {
+            Some(dir) => DirStore::open_root(dir),
+            None => DirStore::open(&settings.data_dir),
+        }
+        .map_err(|e| io_failure("opening the blob store", e))?;
         let oss = settings
             .oss_root
             .as_deref()
@@ -108,7 +115,13 @@ impl AppState {
             .map_err(|e| io_failure("opening the OSS root", e))?;
         // Half-written files of a previous run (killed mid-task) are never finished: tasks redo
         // their work from the start.
-        if let Err(err) = blobs.sweep_temps(std::time::Duration::ZERO) {
+        // A shared blob directory may hold other nodes' live writes: only old leftovers go.
+        let temp_age = if settings.blob_dir.is_some() {
+            std::time::Duration::from_secs(3600)
+        } else {
+            std::time::Duration::ZERO
+        };
+        if let Err(err) = blobs.sweep_temps(temp_age) {
             tracing::warn!(error = %err, "sweeping unfinished blob files failed");
         }
         let _ = std::fs::remove_dir_all(settings.data_dir.join("scratch"));

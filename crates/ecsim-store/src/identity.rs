@@ -309,6 +309,11 @@ pub trait IdentityTx {
     fn policies_for_user(&mut self, user_id: &str) -> StoreResult<Vec<AppliedPolicy>>;
     /// The same for a role (its sessions).
     fn policies_for_role(&mut self, role_id: &str) -> StoreResult<Vec<AppliedPolicy>>;
+    /// A value that changes (in the same transaction) whenever what [`Self::policies_for_user`]
+    /// or [`Self::policies_for_role`] answers may change for anyone: attachments, group
+    /// memberships, policies and their versions. Lets callers keep those answers between
+    /// transactions.
+    fn policy_generation(&mut self) -> StoreResult<i64>;
 
     // ---- user AccessKeys ---------------------------------------------------------------
     fn insert_user_access_key(&mut self, key: &UserAccessKey) -> StoreResult<()>;

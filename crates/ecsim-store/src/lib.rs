@@ -2,10 +2,12 @@
 //! [`Store::write`]; the closure sees the [`Tx`] repository interface and returns the domain's
 //! `Result<T, ApiError>`. `Ok` commits (durably, before the caller answers), `Err` rolls back.
 //!
-//! Writes are serialized (SQLite `BEGIN IMMEDIATE`), so a rule checked inside a write
+//! Writes are serialized (SQLite `BEGIN IMMEDIATE`; PostgreSQL: one advisory lock taken by
+//! every write transaction of every node, see [`postgres`]), so a rule checked inside a write
 //! transaction — "no instance uses this image" — still holds when the transaction commits.
 
 mod identity;
+pub mod postgres;
 mod sqlite;
 
 use ecsim_core::Millis;
@@ -22,6 +24,7 @@ pub use identity::{
     AppliedPolicy, Attachment, CustomPolicy, IdentityTx, PolicyOrigin, PolicyVersion,
     PrincipalKind, RamGroup, RamRole, RamUser, StsSession, UserAccessKey,
 };
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A storage failure. It never reaches the client as anything but `InternalError` or
@@ -323,6 +326,7 @@ pub struct NonceRecord {
 
 enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// The configured backend (PostgreSQL joins as a second one), plus the nonces accepted but
@@ -342,9 +346,10 @@ impl Store {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Internal(
-                "PostgreSQL is not supported by this build yet".into(),
-            ));
+            return Ok(Store {
+                backend: Backend::Postgres(PgStore::open(url)?),
+                pending_nonces: Mutex::new(Vec::new()),
+            });
         }
         Ok(Store {
             backend: Backend::Sqlite(SqliteStore::open(Path::new(path))?),
@@ -359,6 +364,7 @@ impl Store {
     ) -> Result<T, ApiError> {
         match &self.backend {
             Backend::Sqlite(s) => s.read(f),
+            Backend::Postgres(p) => p.read(f),
         }
     }
 
@@ -369,19 +375,37 @@ impl Store {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let nonces = std::mem::take(&mut *self.lock_nonces());
+        let with_nonces = |tx: &mut dyn Tx| {
+            let out = f(tx)?;
+            if !nonces.is_empty() {
+                tx.insert_nonces(&nonces)?;
+            }
+            Ok(out)
+        };
         let result = match &self.backend {
-            Backend::Sqlite(s) => s.write(|tx| {
-                let out = f(tx)?;
-                if !nonces.is_empty() {
-                    tx.insert_nonces(&nonces)?;
-                }
-                Ok(out)
-            }),
+            Backend::Sqlite(s) => s.write(with_nonces),
+            Backend::Postgres(p) => p.write(with_nonces),
         };
         if result.is_err() && !nonces.is_empty() {
             self.lock_nonces().extend(nonces);
         }
         result
+    }
+
+    /// Whether other ecsim nodes may share this database (PostgreSQL): then a nonce must be
+    /// claimed in the database ([`Store::claim_nonce`]) before the request goes on.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// Records a SignatureNonce at once, durably: `Ok(false)` when some node already recorded
+    /// it (a replay). PostgreSQL only; the embedded backend keeps its in-memory check and
+    /// deferred write ([`Store::record_nonce`]) and answers `true`.
+    pub fn claim_nonce(&self, record: &NonceRecord) -> Result<bool, ApiError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(p) => p.claim_nonce(record),
+        }
     }
 
     fn lock_nonces(&self) -> std::sync::MutexGuard<'_, Vec<NonceRecord>> {

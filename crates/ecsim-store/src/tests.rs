@@ -1,21 +1,105 @@
-//! Storage behaviour every backend must show.
+//! Storage behaviour every backend must show. Each test runs once per backend: SQLite in a
+//! temp file, PostgreSQL in a fresh schema of the server at `ECSIM_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), dropped afterwards. An unreachable PostgreSQL
+//! fails the PostgreSQL variants; `ECSIM_SKIP_POSTGRES=1` skips them instead (local runs only).
 
 use super::*;
 use ecsim_core::model::{BootMode, DiskMapping};
 
-fn temp_store() -> (Store, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("ecsim-store-test-{}", uuid_like()));
-    let store = Store::open(dir.join("ecsim.db").to_str().unwrap()).unwrap();
-    (store, dir)
+/// A database for one test; `open` may be called again (a restart).
+enum TestDb {
+    Sqlite(TempDir),
+    Postgres(postgres::ScratchSchema),
 }
 
+/// Removed with everything in it when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDb {
+    fn open(&self) -> Store {
+        match self {
+            TestDb::Sqlite(dir) => Store::open(dir.0.join("ecsim.db").to_str().unwrap()).unwrap(),
+            TestDb::Postgres(schema) => Store::open(&schema.url).unwrap(),
+        }
+    }
+}
+
+fn sqlite_db() -> Option<TestDb> {
+    Some(TestDb::Sqlite(TempDir(
+        std::env::temp_dir().join(format!("ecsim-store-test-{}", uuid_like())),
+    )))
+}
+
+pub(crate) fn postgres_base_url() -> String {
+    std::env::var("ECSIM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A fresh schema; `None` (skip) only when `ECSIM_SKIP_POSTGRES=1`.
+fn postgres_db() -> Option<TestDb> {
+    if std::env::var("ECSIM_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+        eprintln!("ECSIM_SKIP_POSTGRES=1: skipping a PostgreSQL test");
+        return None;
+    }
+    let base = postgres_base_url();
+    match postgres::ScratchSchema::create(&base) {
+        Ok(schema) => Some(TestDb::Postgres(schema)),
+        Err(err) => panic!(
+            "PostgreSQL at {base} is needed for this test ({err}); start it (.ci/run does) or set ECSIM_SKIP_POSTGRES=1"
+        ),
+    }
+}
+
+/// Each named test function (`fn(&TestDb)`) becomes one `#[test]` per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test] fn $name() { if let Some(db) = super::sqlite_db() { super::$name(&db) } })*
+        }
+        mod on_postgres {
+            $(#[test] fn $name() { if let Some(db) = super::postgres_db() { super::$name(&db) } })*
+        }
+    };
+}
+
+on_both_backends!(
+    committed_writes_survive_reopen_and_rolled_back_ones_do_not,
+    image_listing_filters_by_owner_and_hides_tombstones,
+    paging_reports_the_total,
+    snapshot_links_are_released_when_the_image_is_deleted,
+    timed_creations_are_due_at_their_time,
+    tasks_are_leased_to_one_node_until_the_lease_expires,
+    tags_filter_images,
+    ids_sort_bytewise_and_names_match_literally,
+    instances_disks_and_snapshots_filter,
+    tag_patterns_match_with_star_only,
+    sharing_and_community_visibility,
+    metadata_accounts_keys_and_regions_round_trip,
+    client_tokens_and_nonces,
+    copy_tasks_are_found_by_source,
+    identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction,
+    identity_policies_versions_and_generation,
+);
+
 fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{nanos}-{}", std::process::id())
+    format!(
+        "{nanos}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
@@ -74,9 +158,8 @@ fn query(caller: AccountId) -> ImageQuery {
     }
 }
 
-#[test]
-fn committed_writes_survive_reopen_and_rolled_back_ones_do_not() {
-    let (store, dir) = temp_store();
+fn committed_writes_survive_reopen_and_rolled_back_ones_do_not(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| Ok(tx.put_image(&image("m-1", Some(1), 10))?))
         .unwrap();
@@ -86,7 +169,7 @@ fn committed_writes_survive_reopen_and_rolled_back_ones_do_not() {
     });
     assert!(failed.is_err());
     drop(store);
-    let store = Store::open(dir.join("ecsim.db").to_str().unwrap()).unwrap();
+    let store = db.open();
     assert!(
         store
             .read(|tx| Ok(tx.image("cn-hangzhou", "m-1")?))
@@ -101,9 +184,8 @@ fn committed_writes_survive_reopen_and_rolled_back_ones_do_not() {
     );
 }
 
-#[test]
-fn image_listing_filters_by_owner_and_hides_tombstones() {
-    let (store, _dir) = temp_store();
+fn image_listing_filters_by_owner_and_hides_tombstones(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| {
             tx.put_image(&image("sys", None, 1))?;
@@ -134,9 +216,8 @@ fn image_listing_filters_by_owner_and_hides_tombstones() {
     assert_eq!(ids(query(3)), vec!["sys"]);
 }
 
-#[test]
-fn paging_reports_the_total() {
-    let (store, _dir) = temp_store();
+fn paging_reports_the_total(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| {
             for n in 0..25 {
@@ -154,9 +235,8 @@ fn paging_reports_the_total() {
     assert_eq!(page.items[0].id, "m-04");
 }
 
-#[test]
-fn snapshot_links_are_released_when_the_image_is_deleted() {
-    let (store, _dir) = temp_store();
+fn snapshot_links_are_released_when_the_image_is_deleted(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| Ok(tx.put_image(&image("m-1", Some(1), 1))?))
         .unwrap();
@@ -179,9 +259,8 @@ fn snapshot_links_are_released_when_the_image_is_deleted() {
     );
 }
 
-#[test]
-fn timed_creations_are_due_at_their_time() {
-    let (store, _dir) = temp_store();
+fn timed_creations_are_due_at_their_time(db: &TestDb) {
+    let store = db.open();
     let mut img = image("m-1", Some(1), 0);
     img.status = ImageStatus::Creating;
     img.ready_at = Some(1000);
@@ -220,9 +299,8 @@ fn task(id: &str, created_at: Millis) -> Task {
     }
 }
 
-#[test]
-fn tasks_are_leased_to_one_node_until_the_lease_expires() {
-    let (store, _dir) = temp_store();
+fn tasks_are_leased_to_one_node_until_the_lease_expires(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| {
             tx.put_task(&task("t-1", 1))?;
@@ -278,9 +356,8 @@ fn tasks_are_leased_to_one_node_until_the_lease_expires() {
     );
 }
 
-#[test]
-fn tags_filter_images() {
-    let (store, _dir) = temp_store();
+fn tags_filter_images(db: &TestDb) {
+    let store = db.open();
     store
         .write(|tx| {
             tx.put_image(&image("m-a", Some(1), 1))?;
@@ -307,4 +384,818 @@ fn tags_filter_images() {
     );
     q.tags = vec![("env".into(), Some("dev".into()))];
     assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 0);
+}
+
+fn ids<T>(page: Page<T>, id: impl Fn(&T) -> &str) -> Vec<String> {
+    page.items.iter().map(|i| id(i).to_string()).collect()
+}
+
+fn ids_sort_bytewise_and_names_match_literally(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            for (id, name) in [("m-a", "web_1"), ("m-B", "web%1"), ("m-0", "Web-1")] {
+                let mut img = image(id, Some(1), 5);
+                img.name = name.into();
+                tx.put_image(&img)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let all = store.read(|tx| Ok(tx.find_images(&query(1))?)).unwrap();
+    // Same creation time: ties break by id, bytewise ("0" < "B" < "a").
+    assert_eq!(ids(all, |i| &i.id), vec!["m-0", "m-B", "m-a"]);
+    let named = |needle: &str| {
+        let mut q = query(1);
+        q.name_contains = Some(needle.into());
+        ids(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap(), |i| &i.id)
+    };
+    assert_eq!(named("_"), vec!["m-a"]);
+    assert_eq!(named("%"), vec!["m-B"]);
+    assert_eq!(named("web"), vec!["m-B", "m-a"], "case-sensitive");
+    assert!(named("x").is_empty());
+    let mut q = query(1);
+    q.ids = vec![];
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 3);
+    q.ids = vec!["m-a".into(), "m-0".into()];
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 2);
+    assert!(
+        store
+            .read(|tx| Ok(tx.image_name_taken(1, "cn-hangzhou", "web_1", None)?))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .read(|tx| Ok(tx.image_name_taken(1, "cn-hangzhou", "web_1", Some("m-a"))?))
+            .unwrap()
+    );
+}
+
+fn instance(id: &str, name: &str, image_id: &str, created_at: Millis) -> Instance {
+    Instance {
+        id: id.into(),
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        zone_id: "cn-hangzhou-h".into(),
+        name: name.into(),
+        instance_type: "ecs.g7.large".into(),
+        image_id: image_id.into(),
+        status: InstanceStatus::Running,
+        cpu: 2,
+        memory_mib: 8192,
+        created_at,
+    }
+}
+
+fn disk(id: &str, instance_id: &str, kind: DiskType, created_at: Millis) -> Disk {
+    Disk {
+        id: id.into(),
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        zone_id: "cn-hangzhou-h".into(),
+        instance_id: Some(instance_id.into()),
+        kind,
+        device: "/dev/xvda".into(),
+        category: "cloud_essd".into(),
+        size_gib: 20,
+        image_id: None,
+        created_at,
+    }
+}
+
+fn instances_disks_and_snapshots_filter(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            tx.put_image(&image("m-1", Some(1), 1))?;
+            tx.put_instance(&instance("i-1", "web-01", "m-1", 1))?;
+            tx.put_instance(&instance("i-2", "web_02", "m-1", 2))?;
+            tx.put_instance(&instance("i-3", "db-?1", "m-2", 3))?;
+            tx.put_disk(&disk("d-1", "i-1", DiskType::System, 1))?;
+            tx.put_disk(&disk("d-2", "i-1", DiskType::Data, 2))?;
+            tx.put_snapshot(&Snapshot {
+                id: "s-1".into(),
+                owner: 1,
+                region_id: "cn-hangzhou".into(),
+                name: String::new(),
+                description: String::new(),
+                source_disk_id: "d-2".into(),
+                source_disk_type: DiskType::Data,
+                source_disk_size_gib: 20,
+                source_image_id: None,
+                status: SnapshotStatus::Progressing,
+                created_at: 4,
+                ready_at: Some(50),
+                blob_source: None,
+            })?;
+            Ok(())
+        })
+        .unwrap();
+    let names = |pattern: &str| {
+        let q = InstanceQuery {
+            owner: 1,
+            region_id: "cn-hangzhou".into(),
+            name_pattern: Some(pattern.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        ids(store.read(|tx| Ok(tx.find_instances(&q)?)).unwrap(), |i| {
+            &i.id
+        })
+    };
+    assert_eq!(names("web-*"), vec!["i-1"]);
+    assert_eq!(names("web*"), vec!["i-2", "i-1"]);
+    assert_eq!(names("web_0*"), vec!["i-2"], "_ is literal");
+    assert_eq!(names("db-?1"), vec!["i-3"], "? is literal");
+    assert!(names("db-x1").is_empty());
+    assert!(names("WEB*").is_empty(), "case-sensitive");
+    let q = InstanceQuery {
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        ids: Some(vec![]),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.read(|tx| Ok(tx.find_instances(&q)?)).unwrap().total,
+        0
+    );
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.instances_using_image("cn-hangzhou", "m-1")?))
+            .unwrap(),
+        2
+    );
+    let mut in_use = query(1);
+    in_use.in_use = Some(true);
+    assert_eq!(
+        store.read(|tx| Ok(tx.find_images(&in_use)?)).unwrap().total,
+        1
+    );
+    let dq = DiskQuery {
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        kind: Some(DiskType::Data),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.read(|tx| Ok(tx.find_disks(&dq)?)).unwrap(), |d| &d.id),
+        vec!["d-2"]
+    );
+    let of_instance = store.read(|tx| Ok(tx.disks_of_instance("i-1")?)).unwrap();
+    assert_eq!(of_instance.len(), 2);
+    assert_eq!(of_instance[0].id, "d-1");
+    let sq = |kind: DiskType| SnapshotQuery {
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        instance_id: Some("i-1".into()),
+        source_disk_type: Some(kind),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.find_snapshots(&sq(DiskType::Data))?))
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.find_snapshots(&sq(DiskType::System))?))
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(
+        store
+            .read(|tx| Ok(tx.disk_has_progressing_snapshot("d-2")?))
+            .unwrap()
+    );
+    assert_eq!(store.read(|tx| Ok(tx.next_due()?)).unwrap(), Some(50));
+    assert_eq!(store.read(|tx| Ok(tx.due_snapshots(50)?)).unwrap().len(), 1);
+    store
+        .write(|tx| {
+            tx.delete_snapshot("s-1")?;
+            tx.delete_disk("d-2")?;
+            tx.delete_instance("i-3")?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.read(|tx| Ok(tx.snapshot("s-1")?)).unwrap().is_none());
+    assert!(store.read(|tx| Ok(tx.disk("d-2")?)).unwrap().is_none());
+    assert!(store.read(|tx| Ok(tx.instance("i-3")?)).unwrap().is_none());
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.instance("i-1")?))
+            .unwrap()
+            .unwrap()
+            .name,
+        "web-01"
+    );
+}
+
+fn tag_patterns_match_with_star_only(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            for (id, value) in [("m-1", "prod-a"), ("m-2", "prod_b"), ("m-3", "dev")] {
+                tx.set_tag(
+                    1,
+                    "cn-hangzhou",
+                    ResourceType::Image,
+                    id,
+                    &Tag {
+                        key: "env".into(),
+                        value: value.into(),
+                    },
+                )?;
+            }
+            tx.set_tag(
+                1,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-1",
+                &Tag {
+                    key: "team".into(),
+                    value: "x".into(),
+                },
+            )?;
+            tx.set_tag(
+                2,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-9",
+                &Tag {
+                    key: "env".into(),
+                    value: "prod".into(),
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let find = |patterns: Vec<TagPattern>| {
+        let q = TagQuery {
+            owner: 1,
+            region_id: "cn-hangzhou".into(),
+            resource_type: Some(ResourceType::Image),
+            patterns,
+            limit: 50,
+            ..Default::default()
+        };
+        store
+            .read(|tx| Ok(tx.find_tags(&q)?))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| format!("{}:{}={}", r.resource_id, r.tag.key, r.tag.value))
+            .collect::<Vec<_>>()
+    };
+    let env = |values: &[&str]| TagPattern {
+        key: "env".into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    assert_eq!(
+        find(vec![env(&["prod*"])]),
+        vec!["m-1:env=prod-a", "m-1:team=x", "m-2:env=prod_b"]
+    );
+    assert_eq!(find(vec![env(&["prod_*"])]), vec!["m-2:env=prod_b"]);
+    assert_eq!(find(vec![env(&["dev", "nothing"])]), vec!["m-3:env=dev"]);
+    assert_eq!(find(vec![env(&[])]).len(), 4);
+    let q = TagQuery {
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        tags: vec![("team".into(), None)],
+        limit: 1,
+        offset: 1,
+        ..Default::default()
+    };
+    let page = store.read(|tx| Ok(tx.find_tags(&q)?)).unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items[0].tag.key, "team");
+    store
+        .write(|tx| {
+            tx.remove_tag(ResourceType::Image, "m-1", "team")?;
+            tx.remove_all_tags(ResourceType::Image, "m-2")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.tags(ResourceType::Image, "m-1")?))
+            .unwrap(),
+        vec![Tag {
+            key: "env".into(),
+            value: "prod-a".into()
+        }]
+    );
+    assert!(
+        store
+            .read(|tx| Ok(tx.tags(ResourceType::Image, "m-2")?))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn sharing_and_community_visibility(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            tx.put_image(&image("m-shared", Some(1), 1))?;
+            let mut public = image("m-public", Some(1), 2);
+            public.is_public = true;
+            tx.put_image(&public)?;
+            tx.share_image("m-shared", 2, 10)?;
+            tx.share_image("m-shared", 3, 11)?;
+            tx.share_image("m-shared", 2, 12)?;
+            Ok(())
+        })
+        .unwrap();
+    let page = store
+        .read(|tx| Ok(tx.image_shares("m-shared", 0, 10)?))
+        .unwrap();
+    assert_eq!(page.items, vec![(2, 10), (3, 11)]);
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.image_shares("m-shared", 1, 10)?))
+            .unwrap()
+            .total,
+        2
+    );
+    assert_eq!(store.read(|tx| Ok(tx.shared_image_count(1)?)).unwrap(), 1);
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.shared_accounts("m-shared")?))
+            .unwrap(),
+        2
+    );
+    assert!(
+        store
+            .read(|tx| Ok(tx.is_shared_with("m-shared", 3)?))
+            .unwrap()
+    );
+    let visible = |caller: AccountId, owners: OwnerSet| {
+        let mut q = query(caller);
+        q.owners = owners;
+        ids(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap(), |i| &i.id)
+    };
+    let shared = OwnerSet {
+        shared_with_me: true,
+        ..Default::default()
+    };
+    let community = OwnerSet {
+        community: true,
+        ..Default::default()
+    };
+    assert_eq!(visible(2, shared), vec!["m-shared"]);
+    assert!(visible(4, shared).is_empty());
+    assert_eq!(visible(4, community), vec!["m-public"]);
+    assert!(visible(1, community).is_empty(), "not one's own");
+    store
+        .write(|tx| Ok(tx.unshare_image("m-shared", 2)?))
+        .unwrap();
+    assert!(visible(2, shared).is_empty());
+}
+
+fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            assert_eq!(tx.meta("k")?, None);
+            tx.set_meta("k", "1")?;
+            tx.set_meta("k", "2")?;
+            tx.insert_account(7, 100)?;
+            tx.insert_access_key(&AccessKey {
+                id: "LTAIx".into(),
+                secret: ecsim_core::model::Secret::new("sec"),
+                account_id: 7,
+                status: ecsim_core::model::KeyStatus::Active,
+                created_at: 100,
+            })?;
+            for (i, id) in ["cn-b", "cn-a"].iter().enumerate() {
+                tx.insert_region(
+                    i,
+                    &Region {
+                        id: id.to_string(),
+                        local_name_en: "en".into(),
+                        local_name_zh: "中文".into(),
+                        endpoint: format!("ecs.{id}.aliyuncs.com"),
+                        zones: vec![format!("{id}-a"), format!("{id}-b")],
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    store
+        .read(|tx| {
+            assert_eq!(tx.meta("k")?.as_deref(), Some("2"));
+            assert!(tx.account_exists(7)?);
+            assert!(!tx.account_exists(8)?);
+            let key = tx.access_key("LTAIx")?.unwrap();
+            assert_eq!(key.secret.expose(), "sec");
+            assert_eq!(key.account_id, 7);
+            assert!(tx.access_key("nope")?.is_none());
+            let regions = tx.regions()?;
+            assert_eq!(regions.len(), 2);
+            assert_eq!(regions[0].id, "cn-b");
+            assert_eq!(regions[1].zones, vec!["cn-a-a", "cn-a-b"]);
+            assert_eq!(regions[1].local_name_zh, "中文");
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn client_tokens_and_nonces(db: &TestDb) {
+    let store = db.open();
+    let record = IdempotentRecord {
+        fingerprint: "f".into(),
+        response: "{\"a\":1}".into(),
+    };
+    store
+        .write(|tx| Ok(tx.put_idempotent_record(1, "RunInstances", "tok", &record, 5)?))
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.idempotent_record(1, "RunInstances", "tok")?))
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert!(
+        store
+            .read(|tx| Ok(tx.idempotent_record(2, "RunInstances", "tok")?))
+            .unwrap()
+            .is_none()
+    );
+    let nonce = |n: &str, at: Millis| NonceRecord {
+        access_key_id: "ak".into(),
+        nonce: n.into(),
+        seen_at: at,
+    };
+    store.record_nonce(nonce("n1", 10));
+    assert!(store.has_pending_nonces());
+    store.flush_nonces(0).unwrap();
+    assert!(!store.has_pending_nonces());
+    store
+        .write(|tx| Ok(tx.insert_nonces(&[nonce("n1", 11), nonce("n2", 20)])?))
+        .unwrap();
+    let seen = store.nonces_since(0).unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
+    store.flush_nonces(15).unwrap();
+    assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);
+    // A shared database refuses a nonce some node already claimed; the embedded one leaves
+    // that to the node's own cache.
+    assert!(store.claim_nonce(&nonce("n3", 30)).unwrap());
+    assert_eq!(
+        store.claim_nonce(&nonce("n3", 31)).unwrap(),
+        !store.is_shared()
+    );
+}
+
+fn copy_tasks_are_found_by_source(db: &TestDb) {
+    let store = db.open();
+    let mut copy = task("t-copy", 1);
+    copy.action = TaskAction::CopyImage;
+    copy.work = ecsim_core::model::TaskWork::Copy {
+        source_region: "cn-beijing".into(),
+        source_image_id: "m-src".into(),
+    };
+    store.write(|tx| Ok(tx.put_task(&copy)?)).unwrap();
+    assert!(store.read(|tx| Ok(tx.open_copy_of("m-src")?)).unwrap());
+    assert!(!store.read(|tx| Ok(tx.open_copy_of("m-other")?)).unwrap());
+    let q = TaskQuery {
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        action: Some(TaskAction::CopyImage),
+        status: Some(TaskStatus::Waiting),
+        created_from: Some(1),
+        created_to: Some(1),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.read(|tx| Ok(tx.find_tasks(&q)?)).unwrap().total, 1);
+    copy.status = TaskStatus::Finished;
+    store.write(|tx| Ok(tx.put_task(&copy)?)).unwrap();
+    assert!(!store.read(|tx| Ok(tx.open_copy_of("m-src")?)).unwrap());
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.task("t-copy")?))
+            .unwrap()
+            .unwrap()
+            .status,
+        TaskStatus::Finished
+    );
+}
+
+fn ram_user(id: &str, name: &str) -> RamUser {
+    RamUser {
+        id: id.into(),
+        account_id: 1,
+        name: name.into(),
+        display_name: String::new(),
+        mobile_phone: String::new(),
+        email: String::new(),
+        comments: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction(
+    db: &TestDb,
+) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            tx.insert_ram_user(&ram_user("1", "Bob"))?;
+            tx.insert_ram_user(&ram_user("2", "alice"))?;
+            assert!(tx.insert_ram_user(&ram_user("3", "ALICE")).is_err());
+            // The transaction goes on after the refused insert, and commits.
+            tx.insert_ram_user(&ram_user("4", "carol"))?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .read(|tx| {
+            assert_eq!(tx.ram_user(1, "BOB")?.unwrap().name, "Bob");
+            assert_eq!(tx.count_ram_users(1)?, 3);
+            let names: Vec<String> = tx
+                .ram_users(1, 0, 10)?
+                .into_iter()
+                .map(|u| u.name)
+                .collect();
+            assert_eq!(
+                names,
+                vec!["alice", "Bob", "carol"],
+                "ordered case-insensitively"
+            );
+            assert_eq!(tx.ram_users(1, 1, 1)?[0].name, "Bob");
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn identity_policies_versions_and_generation(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            tx.insert_ram_user(&ram_user("u1", "alice"))?;
+            tx.insert_ram_group(&RamGroup {
+                id: "g1".into(),
+                account_id: 1,
+                name: "Ops".into(),
+                comments: String::new(),
+                created_at: 0,
+                updated_at: 0,
+            })?;
+            let g0 = tx.policy_generation()?;
+            tx.add_group_member("g1", "u1", 5)?;
+            assert_ne!(tx.policy_generation()?, g0);
+            tx.insert_custom_policy(
+                &CustomPolicy {
+                    account_id: 1,
+                    name: "Mine".into(),
+                    description: String::new(),
+                    default_version: "v2".into(),
+                    next_version: 11,
+                    created_at: 0,
+                    updated_at: 0,
+                },
+                &PolicyVersion {
+                    version_id: "v1".into(),
+                    document: "old".into(),
+                    created_at: 0,
+                },
+            )?;
+            for (v, doc) in [("v2", "new"), ("v10", "ten")] {
+                tx.insert_policy_version(
+                    1,
+                    "MINE",
+                    &PolicyVersion {
+                        version_id: v.into(),
+                        document: doc.into(),
+                        created_at: 0,
+                    },
+                )?;
+            }
+            for (kind, id, origin, name) in [
+                (PrincipalKind::User, "u1", PolicyOrigin::Custom, "mine"),
+                (PrincipalKind::Group, "g1", PolicyOrigin::Custom, "Mine"),
+                (
+                    PrincipalKind::Group,
+                    "g1",
+                    PolicyOrigin::System,
+                    "ReadOnlyAccess",
+                ),
+                (
+                    PrincipalKind::Group,
+                    "g1",
+                    PolicyOrigin::System,
+                    "readonlyaccess",
+                ),
+            ] {
+                tx.attach_policy(
+                    1,
+                    &Attachment {
+                        principal_kind: kind,
+                        principal_id: id.into(),
+                        origin,
+                        policy_name: name.into(),
+                        attached_at: 1,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    store
+        .read(|tx| {
+            let versions: Vec<String> = tx
+                .policy_versions(1, "mine")?
+                .into_iter()
+                .map(|v| v.version_id)
+                .collect();
+            assert_eq!(versions, vec!["v1", "v2", "v10"]);
+            assert_eq!(tx.policy_version(1, "MiNe", "v2")?.unwrap().document, "new");
+            let applied = tx.policies_for_user("u1")?;
+            assert_eq!(applied.len(), 2, "{applied:?}");
+            assert_eq!(applied[0].document.as_deref(), Some("new"));
+            assert_eq!(tx.attachments_of(PrincipalKind::Group, "g1")?.len(), 2);
+            assert_eq!(
+                tx.attachments_of_policy(1, PolicyOrigin::Custom, "MINE")?
+                    .len(),
+                2
+            );
+            assert_eq!(tx.groups_of_user("u1")?[0].0.name, "Ops");
+            assert_eq!(tx.members_of_group("g1", 0, 10)?[0].1, 5);
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(|tx| {
+            assert!(tx.detach_policy(PrincipalKind::User, "u1", PolicyOrigin::Custom, "MINE")?);
+            tx.delete_custom_policy(1, "mine")?;
+            assert!(tx.custom_policy(1, "Mine")?.is_none());
+            assert!(tx.policy_versions(1, "Mine")?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// What only a database shared by several nodes shows.
+mod postgres_only {
+    use super::*;
+    use std::sync::Arc;
+
+    fn schema() -> Option<postgres::ScratchSchema> {
+        match super::postgres_db()? {
+            TestDb::Postgres(schema) => Some(schema),
+            TestDb::Sqlite(_) => None,
+        }
+    }
+
+    #[test]
+    fn nodes_starting_together_all_migrate() {
+        let Some(schema) = schema() else { return };
+        let url = Arc::new(schema.url.clone());
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = Arc::clone(&url);
+                std::thread::spawn(move || Store::open(&url).map(|_| ()))
+            })
+            .collect();
+        for n in nodes {
+            n.join().unwrap().unwrap();
+        }
+    }
+
+    #[test]
+    fn writes_from_two_nodes_are_serialized() {
+        let Some(schema) = schema() else { return };
+        let nodes = [
+            Arc::new(Store::open(&schema.url).unwrap()),
+            Arc::new(Store::open(&schema.url).unwrap()),
+        ];
+        let workers: Vec<_> = (0..8)
+            .map(|n| {
+                let store = Arc::clone(&nodes[n % 2]);
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        // Check, then write: lost updates would show as a short count.
+                        store
+                            .write(|tx| {
+                                let n: u64 = tx
+                                    .meta("counter")?
+                                    .and_then(|v| v.parse().ok())
+                                    .unwrap_or(0);
+                                tx.set_meta("counter", &(n + 1).to_string())?;
+                                Ok(())
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let total = nodes[1].read(|tx| Ok(tx.meta("counter")?)).unwrap();
+        assert_eq!(total.as_deref(), Some("200"));
+    }
+
+    #[test]
+    fn a_nonce_claimed_through_one_node_is_refused_by_another() {
+        let Some(schema) = schema() else { return };
+        let a = Store::open(&schema.url).unwrap();
+        let b = Store::open(&schema.url).unwrap();
+        assert!(a.is_shared());
+        let record = NonceRecord {
+            access_key_id: "ak".into(),
+            nonce: "once".into(),
+            seen_at: 1,
+        };
+        assert!(a.claim_nonce(&record).unwrap());
+        assert!(!b.claim_nonce(&record).unwrap());
+        assert_eq!(b.nonces_since(0).unwrap(), vec![record]);
+    }
+
+    #[test]
+    fn a_change_through_one_node_is_read_through_another() {
+        let Some(schema) = schema() else { return };
+        let a = Store::open(&schema.url).unwrap();
+        let b = Store::open(&schema.url).unwrap();
+        // b's pooled connection exists before the write.
+        assert!(
+            b.read(|tx| Ok(tx.image("cn-hangzhou", "m-1")?))
+                .unwrap()
+                .is_none()
+        );
+        a.write(|tx| Ok(tx.put_image(&image("m-1", Some(1), 1))?))
+            .unwrap();
+        assert!(
+            b.read(|tx| Ok(tx.image("cn-hangzhou", "m-1")?))
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn usable_on_a_thread_that_runs_a_tokio_runtime() {
+        let Some(schema) = schema() else { return };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Store::open(&schema.url).unwrap();
+            store.write(|tx| Ok(tx.set_meta("k", "v")?)).unwrap();
+            assert_eq!(
+                store.read(|tx| Ok(tx.meta("k")?)).unwrap().as_deref(),
+                Some("v")
+            );
+            // Dropped inside the runtime too.
+        });
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable() {
+        if super::postgres_db().is_none() {
+            return;
+        }
+        match Store::open("postgres://postgres@127.0.0.1:1/test?connect_timeout=2") {
+            Err(StoreError::Unavailable(_)) => {}
+            Err(other) => panic!("expected Unavailable, got {other}"),
+            Ok(_) => panic!("nothing listens on port 1"),
+        }
+    }
+
+    #[test]
+    fn a_node_recovers_when_its_connections_are_cut() {
+        let Some(schema) = schema() else { return };
+        let app = format!("ecsim_cut_{}", schema.name);
+        let store = Store::open(&format!("{}&application_name={app}", schema.url)).unwrap();
+        store.write(|tx| Ok(tx.set_meta("k", "v")?)).unwrap();
+        postgres::execute_batch(
+            &postgres_base_url(),
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+            ),
+        )
+        .unwrap();
+        let mut failures = 0;
+        let value = loop {
+            match store.read(|tx| Ok(tx.meta("k")?)) {
+                Ok(v) => break v,
+                Err(err) => {
+                    assert_eq!(err.code(), ecsim_wire::Code::ServiceUnavailable);
+                    failures += 1;
+                    assert!(failures < 50, "never recovered");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        };
+        assert_eq!(value.as_deref(), Some("v"));
+    }
 }

@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// are paths below it.
     #[arg(long, env = "ECSIM_OSS_ROOT")]
     oss_root: Option<std::path::PathBuf>,
+    /// Keep image and snapshot bytes here instead of DATA_DIR/blobs: with several nodes on one
+    /// PostgreSQL database, a directory they all mount (standing in for object storage).
+    #[arg(long, env = "ECSIM_BLOB_DIR")]
+    blob_dir: Option<std::path::PathBuf>,
     /// Limit every task's transfer rate (import, export, copy), in bytes per second.
     #[arg(long, env = "ECSIM_TASK_BYTES_PER_SECOND")]
     task_bytes_per_second: Option<std::num::NonZeroU64>,
@@ -117,6 +121,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let settings = Settings {
         data_dir: args.store.data_dir.clone(),
+        blob_dir: args.blob_dir,
         oss_root: args.oss_root,
         creation_time_ms: i64::from(args.creation_time_ms),
         max_body_bytes: args.max_body_bytes,

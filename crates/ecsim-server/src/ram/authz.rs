@@ -35,6 +35,7 @@ pub const SESSION_POLICY_NAME: &str = "SessionPolicy";
 
 /// A parsed policy and whether any of its conditions reads a resource tag (only then are the
 /// target resource's tags loaded).
+#[derive(Debug)]
 pub struct Parsed {
     pub doc: PolicyDocument,
     uses_resource_tags: bool,
@@ -106,12 +107,49 @@ fn parsed(kind: PolicyKind, text: &str) -> Option<Arc<Parsed>> {
 // ---------------------------------------------------------------------------------------------
 // The policies that apply to a caller.
 
+/// The identity policies of one principal, parsed.
+pub type Identity = Arc<Vec<LoadedPolicy>>;
+type IdentityCache = RwLock<HashMap<String, (i64, Identity)>>;
+
+/// A principal's policies as last read, with the store's policy generation at that time: still
+/// valid while the generation has not moved (it moves in the transaction of every change, so
+/// every node sharing the database sees changes at once).
+fn identity_cache() -> &'static IdentityCache {
+    static CACHE: OnceLock<IdentityCache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The parsed policies of a principal (`key` names it, e.g. `u:<UserId>`), read with `read`
+/// unless the copy kept from an earlier request is still current.
+pub fn identity_policies(
+    tx: &mut dyn Tx,
+    key: &str,
+    read: impl FnOnce(&mut dyn Tx) -> ecsim_store::StoreResult<Vec<AppliedPolicy>>,
+) -> ecsim_store::StoreResult<Identity> {
+    let generation = tx.policy_generation()?;
+    let cache = identity_cache();
+    if let Some((at, identity)) = cache.read().unwrap_or_else(|p| p.into_inner()).get(key)
+        && *at == generation
+    {
+        return Ok(Arc::clone(identity));
+    }
+    let identity = Arc::new(parse_identity(&read(tx)?));
+    let mut map = cache.write().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(key.to_string(), (generation, Arc::clone(&identity)));
+    Ok(identity)
+}
+
+#[derive(Debug)]
 enum Doc {
     System(&'static PolicyDocument),
     Custom(Arc<Parsed>),
 }
 
-/// One applicable policy.
+/// One applicable policy, parsed.
+#[derive(Debug)]
 pub struct LoadedPolicy {
     pub origin: PolicyOrigin,
     pub name: String,
@@ -137,7 +175,7 @@ impl LoadedPolicy {
 
 /// Everything evaluated for one caller.
 pub struct Loaded {
-    pub identity: Vec<LoadedPolicy>,
+    pub identity: Identity,
     pub session: Option<Arc<Parsed>>,
 }
 
@@ -166,8 +204,8 @@ impl Loaded {
     }
 }
 
-fn loaded_from(applied: &[AppliedPolicy], session: Option<&str>) -> Loaded {
-    let identity = applied
+fn parse_identity(applied: &[AppliedPolicy]) -> Vec<LoadedPolicy> {
+    applied
         .iter()
         .filter_map(|a| {
             let doc = match a.origin {
@@ -183,7 +221,10 @@ fn loaded_from(applied: &[AppliedPolicy], session: Option<&str>) -> Loaded {
                 doc,
             })
         })
-        .collect();
+        .collect()
+}
+
+fn loaded_from(identity: Identity, session: Option<&str>) -> Loaded {
     Loaded {
         identity,
         session: session.and_then(|text| parsed(PolicyKind::Session, text)),
@@ -200,8 +241,8 @@ fn session_policy(caller: &Caller) -> Option<&str> {
 /// The caller's policies as read with its credential, if they were.
 fn preloaded(caller: &Caller) -> Option<Loaded> {
     match (&caller.principal, &caller.policies) {
-        (Principal::Root, _) => Some(loaded_from(&[], None)),
-        (_, Some(applied)) => Some(loaded_from(applied, session_policy(caller))),
+        (Principal::Root, _) => Some(loaded_from(Arc::default(), None)),
+        (_, Some(identity)) => Some(loaded_from(Arc::clone(identity), session_policy(caller))),
         (_, None) => None,
     }
 }
@@ -216,7 +257,10 @@ pub fn load(tx: &mut dyn Tx, caller: &Caller) -> Result<Loaded, ApiError> {
         Principal::User { id, .. } => tx.policies_for_user(id)?,
         Principal::RoleSession { role_id, .. } => tx.policies_for_role(role_id)?,
     };
-    Ok(loaded_from(&applied, session_policy(caller)))
+    Ok(loaded_from(
+        Arc::new(parse_identity(&applied)),
+        session_policy(caller),
+    ))
 }
 
 /// [`load`], reading the store only when the credential lookup did not already.

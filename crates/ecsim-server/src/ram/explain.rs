@@ -123,7 +123,7 @@ pub fn explain_access(store: &Store, q: &Question<'_>) -> Result<String, ApiErro
     if loaded.identity.is_empty() && loaded.session.is_none() {
         let _ = writeln!(out, "  none: nothing can allow anything (default deny)");
     }
-    for p in &loaded.identity {
+    for p in loaded.identity.iter() {
         let version = match p.origin {
             PolicyOrigin::System => "system policy",
             PolicyOrigin::Custom => "custom policy, default version",

@@ -928,3 +928,274 @@ async fn an_unknown_version_is_still_refused() {
     call.version = "2019-01-01";
     call.send().await.err(400, "InvalidVersion");
 }
+
+/// Fills the account up to its quota directly in the store (one transaction), so the next
+/// create through the API meets the limit.
+fn fill(app: &TestApp, n: usize, mut insert: impl FnMut(&mut dyn ecsim_store::Tx, usize)) {
+    app.state
+        .store
+        .write(|tx| {
+            for i in 0..n {
+                insert(tx, i);
+            }
+            Ok(())
+        })
+        .expect("filled");
+}
+
+#[tokio::test]
+async fn account_quotas_answer_limit_exceeded() {
+    let app = TestApp::start();
+    let r = root(&app);
+    let account = app.root.account_id;
+    fill(&app, 5000, |tx, i| {
+        tx.insert_ram_user(&ecsim_store::RamUser {
+            id: format!("9{i:015}"),
+            account_id: account,
+            name: format!("u{i}"),
+            display_name: String::new(),
+            mobile_phone: String::new(),
+            email: String::new(),
+            comments: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        })
+        .expect("user");
+    });
+    service_err(
+        ram(&app, &r, "CreateUser")
+            .param("UserName", "one-too-many")
+            .send()
+            .await,
+        409,
+        "LimitExceeded.User",
+    );
+    fill(&app, 300, |tx, i| {
+        tx.insert_ram_group(&ecsim_store::RamGroup {
+            id: format!("g-{i}"),
+            account_id: account,
+            name: format!("g{i}"),
+            comments: String::new(),
+            created_at: 0,
+            updated_at: 0,
+        })
+        .expect("group");
+    });
+    service_err(
+        ram(&app, &r, "CreateGroup")
+            .param("GroupName", "one-too-many")
+            .send()
+            .await,
+        409,
+        "LimitExceeded.Group",
+    );
+    fill(&app, 1000, |tx, i| {
+        tx.insert_ram_role(&ecsim_store::RamRole {
+            id: format!("8{i:017}"),
+            account_id: account,
+            name: format!("r{i}"),
+            description: String::new(),
+            trust_policy: String::new(),
+            max_session_duration: 3600,
+            created_at: 0,
+            updated_at: 0,
+        })
+        .expect("role");
+    });
+    let trust =
+        json!({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"RAM": [format!("acs:ram::{account}:root")]}}]})
+        .to_string();
+    service_err(
+        ram(&app, &r, "CreateRole")
+            .param("RoleName", "one-too-many")
+            .param("AssumeRolePolicyDocument", &trust)
+            .send()
+            .await,
+        409,
+        "LimitExceeded.Role",
+    );
+    let text = doc(json!([allow("ecs:Describe*", "*")]));
+    fill(&app, 1500, |tx, i| {
+        tx.insert_custom_policy(
+            &ecsim_store::CustomPolicy {
+                account_id: account,
+                name: format!("p{i}"),
+                description: String::new(),
+                default_version: "v1".into(),
+                next_version: 2,
+                created_at: 0,
+                updated_at: 0,
+            },
+            &ecsim_store::PolicyVersion {
+                version_id: "v1".into(),
+                document: text.clone(),
+                created_at: 0,
+            },
+        )
+        .expect("policy");
+    });
+    service_err(
+        ram(&app, &r, "CreatePolicy")
+            .param("PolicyName", "one-too-many")
+            .param("PolicyDocument", &text)
+            .send()
+            .await,
+        409,
+        "LimitExceeded.Policy",
+    );
+    // Ten custom policies per group and per role.
+    for (op, param, name, code) in [
+        (
+            "AttachPolicyToGroup",
+            "GroupName",
+            "g0",
+            "LimitExceeded.Group.Policy",
+        ),
+        (
+            "AttachPolicyToRole",
+            "RoleName",
+            "r0",
+            "LimitExceeded.Role.Policy",
+        ),
+    ] {
+        for i in 0..10 {
+            ram(&app, &r, op)
+                .param("PolicyType", "Custom")
+                .param("PolicyName", &format!("p{i}"))
+                .param(param, name)
+                .ok()
+                .await;
+        }
+        service_err(
+            ram(&app, &r, op)
+                .param("PolicyType", "Custom")
+                .param("PolicyName", "p10")
+                .param(param, name)
+                .send()
+                .await,
+            409,
+            code,
+        );
+    }
+    // A policy still attached to a group or a role cannot be deleted.
+    service_err(
+        ram(&app, &r, "DeletePolicy")
+            .param("PolicyName", "p0")
+            .send()
+            .await,
+        409,
+        "DeleteConflict.Policy.Group",
+    );
+    ram(&app, &r, "DetachPolicyFromGroup")
+        .param("PolicyType", "Custom")
+        .param("PolicyName", "p0")
+        .param("GroupName", "g0")
+        .ok()
+        .await;
+    service_err(
+        ram(&app, &r, "DeletePolicy")
+            .param("PolicyName", "p0")
+            .send()
+            .await,
+        409,
+        "DeleteConflict.Policy.Role",
+    );
+}
+
+/// An operation, its parameters and the 400 code expected.
+type ParamCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[tokio::test]
+async fn more_parameter_checks() {
+    let app = TestApp::start();
+    let r = root(&app);
+    let cases: [ParamCase; 8] = [
+        ("ListUsers", &[("Marker", "abc")], "InvalidParameter.Marker"),
+        (
+            "CreateUser",
+            &[("UserName", "a"), ("DisplayName", &"d".repeat(129))],
+            "InvalidParameter.DisplayName.Length",
+        ),
+        (
+            "CreateUser",
+            &[("UserName", "a"), ("Comments", &"c".repeat(129))],
+            "InvalidParameter.Comments.Length",
+        ),
+        (
+            "CreateGroup",
+            &[("GroupName", &"g".repeat(65))],
+            "InvalidParameter.GroupName.Length",
+        ),
+        (
+            "GetRole",
+            &[("RoleName", "bad/name")],
+            "InvalidParameter.RoleName.InvalidChars",
+        ),
+        (
+            "CreatePolicy",
+            &[
+                ("PolicyName", "p"),
+                ("PolicyDocument", "{}"),
+                ("Description", &"x".repeat(1025)),
+            ],
+            "InvalidParameter.Description.Length",
+        ),
+        (
+            "UpdateUser",
+            &[("UserName", "a"), ("NewUserName", "no spaces")],
+            "InvalidParameter.NewUserName.InvalidChars",
+        ),
+        (
+            "DecodeDiagnosticMessage",
+            &[("EncodedDiagnosticMessage", "%%%")],
+            "InvalidParameter.EncodedDiagnosticMessage",
+        ),
+    ];
+    for (op, params, code) in cases {
+        let mut call = ram(&app, &r, op);
+        for (k, v) in params {
+            call = call.param(k, v);
+        }
+        service_err(call.send().await, 400, code);
+    }
+    ram(&app, &r, "CreatePolicy")
+        .param("PolicyName", "p")
+        .param("PolicyDocument", &doc(json!([allow("ecs:*", "*")])))
+        .ok()
+        .await;
+    service_err(
+        ram(&app, &r, "CreatePolicyVersion")
+            .param("PolicyName", "p")
+            .param("PolicyDocument", &doc(json!([allow("ecs:*", "*")])))
+            .param("RotateStrategy", "Sometimes")
+            .send()
+            .await,
+        400,
+        "InvalidParameter.RotateStrategy",
+    );
+    service_err(
+        ram(&app, &r, "CreateRole")
+            .param("RoleName", "role")
+            .param(
+                "AssumeRolePolicyDocument",
+                &format!(
+                    "{{\"Version\":\"1\",\"Statement\":[],\"x\":\"{}\"}}",
+                    "y".repeat(6200)
+                ),
+            )
+            .send()
+            .await,
+        400,
+        "InvalidParameter.AssumeRolePolicyDocument.Length",
+    );
+    service_err(
+        ram(&app, &r, "CreatePolicy")
+            .param("PolicyName", "AdministratorAccess")
+            .param("PolicyDocument", &doc(json!([allow("ecs:*", "*")])))
+            .send()
+            .await,
+        409,
+        "EntityAlreadyExists.Policy",
+    );
+}

@@ -1,5 +1,6 @@
-//! An in-process ecsim for HTTP tests: a fresh SQLite store per test, a manual clock, the
-//! completion worker, and a client that signs requests the way the SDKs do (V3 like the Python
+//! An in-process ecsim for HTTP tests: a fresh SQLite store per test (or, when
+//! `ECSIM_TEST_DATABASE_URL` names a PostgreSQL database, a fresh schema in it), a manual clock,
+//! the completion worker, and a client that signs requests the way the SDKs do (V3 like the Python
 //! Tea SDK, V1 like the Tea/classic/pop-core SDKs) and checks the response envelope.
 
 // Each test binary uses a different subset of these helpers.
@@ -50,6 +51,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub root: Creds,
     db: PathBuf,
+    /// The PostgreSQL schema this app's store lives in, dropped with the app.
+    _schema: Option<ecsim_store::postgres::ScratchSchema>,
     worker: tokio::task::JoinHandle<()>,
 }
 
@@ -75,8 +78,15 @@ impl TestApp {
     pub fn with_settings(tweak: impl FnOnce(&mut Settings)) -> Self {
         let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("ecsim-http-{}.sqlite", uuid::Uuid::new_v4()));
-        let store = ecsim_store::Store::open(db.to_str().expect("temp path is UTF-8"))
-            .expect("store opens");
+        let schema = std::env::var("ECSIM_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| ecsim_store::postgres::ScratchSchema::create(&url).expect("schema created"));
+        let store = ecsim_store::Store::open(match &schema {
+            Some(schema) => schema.url.as_str(),
+            None => db.to_str().expect("temp path is UTF-8"),
+        })
+        .expect("store opens");
         let now = ecsim_core::SystemClock.now();
         let root = ecsim_server::seed::bootstrap(
             &store,
@@ -107,6 +117,7 @@ impl TestApp {
                 secret: root.access_key_secret.expose().to_string(),
             },
             db,
+            _schema: schema,
             worker,
         }
     }

@@ -598,6 +598,15 @@ impl IdentityTx for SqliteTx<'_> {
         )
     }
 
+    fn policy_generation(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM ram_generation WHERE id = 0")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
     // ---- user AccessKeys ---------------------------------------------------------------
 
     fn insert_user_access_key(&mut self, key: &UserAccessKey) -> StoreResult<()> {
@@ -839,8 +848,11 @@ mod tests {
                 assert_eq!(applied[1].origin, PolicyOrigin::System);
                 assert_eq!(applied[1].attached_to, PrincipalKind::Group);
                 assert_eq!(applied[1].document, None);
-                // Leaving the group drops its policies; deleting the user its own.
+                // Leaving the group drops its policies (and moves the generation); deleting the
+                // user drops its own.
+                let before = tx.policy_generation()?;
                 assert!(tx.remove_group_member("g1", "u1")?);
+                assert_ne!(tx.policy_generation()?, before);
                 assert_eq!(tx.policies_for_user("u1")?.len(), 1);
                 tx.delete_ram_user("u1")?;
                 assert!(tx.policies_for_user("u1")?.is_empty());

@@ -90,3 +90,37 @@ CREATE TABLE IF NOT EXISTS sts_sessions (
 );
 CREATE INDEX IF NOT EXISTS sts_sessions_role ON sts_sessions (role_id);
 CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions (expires_at);
+
+-- A counter that moves whenever the set of policies applying to some principal may have
+-- changed (attachments, memberships, policies and their versions), so the server can keep a
+-- principal's policies between requests and still see every change at once, on every node
+-- sharing the database. It starts at a random value so two databases never share a sequence.
+CREATE TABLE IF NOT EXISTS ram_generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 0),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO ram_generation (id, value) VALUES (0, random());
+CREATE TRIGGER IF NOT EXISTS ram_attachments_insert_generation AFTER INSERT ON ram_attachments
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_attachments_update_generation AFTER UPDATE ON ram_attachments
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_attachments_delete_generation AFTER DELETE ON ram_attachments
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_group_members_insert_generation AFTER INSERT ON ram_group_members
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_group_members_update_generation AFTER UPDATE ON ram_group_members
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_group_members_delete_generation AFTER DELETE ON ram_group_members
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policies_insert_generation AFTER INSERT ON ram_policies
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policies_update_generation AFTER UPDATE ON ram_policies
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policies_delete_generation AFTER DELETE ON ram_policies
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policy_versions_insert_generation AFTER INSERT ON ram_policy_versions
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policy_versions_update_generation AFTER UPDATE ON ram_policy_versions
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS ram_policy_versions_delete_generation AFTER DELETE ON ram_policy_versions
+    BEGIN UPDATE ram_generation SET value = value + 1 WHERE id = 0; END;
