@@ -76,6 +76,19 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
     }
     let images = app.store.read(|tx| Ok(tx.due_images(now)?))?;
     for image in images {
+        // An image is made from its system-disk snapshot's bytes. If that snapshot is still
+        // progressing (its CreateImage committed after the snapshots were read above), the
+        // next round takes it first; failing the image here would be wrong.
+        if let Some(source) = &image.blob_source {
+            let pending = app.store.read(|tx| {
+                Ok(tx
+                    .snapshot(&source.key)?
+                    .is_some_and(|s| s.status == SnapshotStatus::Progressing))
+            })?;
+            if pending {
+                continue;
+            }
+        }
         let cloned = clone_source(app, image.blob_source.as_ref(), &image.region_id, &image.id);
         app.store.write(|tx| {
             let Some(mut current) = tx.image(&image.region_id, &image.id)? else {

@@ -61,6 +61,12 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     // Listings build their SQL from the filters given, so there are more distinct statements
     // than rusqlite's default cache of 16 holds; re-parsing them showed up in profiles.
     conn.set_prepared_statement_cache_capacity(256);
+    // Without the query planner stability guarantee SQLite re-plans a cached statement whenever
+    // a bound LIMIT changes; that re-preparing was a third of DescribeImages' CPU (BENCHMARKS.md).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     )?;

@@ -1312,3 +1312,42 @@ async fn system_image_usage_counts_only_instances_in_the_region() {
         .ok();
     assert!(image_ids(&body).contains(&X86_IMAGE.to_string()), "{body}");
 }
+
+/// Regression: with no creation delay, an image whose CreateImage committed between the
+/// completion worker's read of due snapshots and its read of due images was failed
+/// (`CreateFailed`) because its snapshot's bytes were not there yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_creations_never_fail_for_want_of_their_snapshot() {
+    let app = TestApp::with_settings(|s| s.creation_time_ms = 0);
+    let mut instances = Vec::new();
+    for _ in 0..8 {
+        instances.push(app.run_instance(X86_IMAGE).await);
+    }
+    let mut images = Vec::new();
+    for _round in 0..3 {
+        let mut creates = tokio::task::JoinSet::new();
+        for instance in &instances {
+            let call = app
+                .call("CreateImage")
+                .region()
+                .param("InstanceId", instance);
+            creates.spawn(async move { str_of(&call.send().await.ok()["ImageId"]) });
+        }
+        while let Some(id) = creates.join_next().await {
+            images.push(id.expect("create task"));
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for id in &images {
+        loop {
+            let status = str_of(&app.describe_image(id).await.expect("visible")["Status"]);
+            if status != "Creating" {
+                assert_eq!(status, "Available", "{id}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{id} still Creating");
+            app.state.completions.notify_one();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
