@@ -48,6 +48,13 @@ pub fn format_time(at: Millis) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// Minute-precision time, as ECS shows instances and tasks: `yyyy-MM-ddTHH:mmZ`.
+pub fn format_minutes(at: Millis) -> String {
+    let mut full = format_time(at);
+    full.replace_range(16.., "Z");
+    full
+}
+
 /// Parses the timestamps clients send (`2024-01-01T12:00:00Z`, RFC 3339 in general) and
 /// ECS's minute-precision filter values (`2024-01-01T12:00Z`).
 pub fn parse_time(text: &str) -> Option<Millis> {
@@ -69,6 +76,7 @@ mod tests {
         assert_eq!(parse_time("2024-01-01T12:00Z"), Some(t));
         assert_eq!(parse_time("2024-01-01 12:00:00"), None);
         assert_eq!(parse_time("garbage"), None);
+        assert_eq!(format_minutes(t + 59_000), "2024-01-01T12:00Z");
     }
 
     #[test]

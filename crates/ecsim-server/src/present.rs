@@ -2,7 +2,7 @@
 //! (`"Tags": {"Tag": [...]}`) and stay arrays even when they hold one element.
 
 use ecsim_core::Millis;
-use ecsim_core::clock::format_time;
+use ecsim_core::clock::{format_minutes, format_time};
 use ecsim_core::model::{
     AccountId, Disk, Image, ImageStatus, Instance, InstanceStatus, Snapshot, SnapshotStatus, Tag,
     progress_percent,
@@ -138,15 +138,6 @@ pub fn instance(i: &Instance, image: Option<&Image>, tag_list: &[Tag]) -> Value 
     })
 }
 
-/// Instance times are shown to the minute (`2017-12-10T04:04Z`).
-fn format_minutes(at: Millis) -> String {
-    let full = format_time(at);
-    match full.len() {
-        20 => format!("{}Z", &full[..16]),
-        _ => full,
-    }
-}
-
 fn family_of(instance_type: &str) -> String {
     instance_type
         .rsplit_once('.')
@@ -213,7 +204,6 @@ mod tests {
 
     #[test]
     fn minutes_drop_the_seconds() {
-        assert_eq!(format_minutes(0), "1970-01-01T00:00Z");
         assert_eq!(family_of("ecs.g7.large"), "ecs.g7");
         assert_eq!(remaining_seconds(Some(1500), 0), 2);
         assert_eq!(remaining_seconds(None, 0), 0);

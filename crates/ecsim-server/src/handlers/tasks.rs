@@ -7,7 +7,7 @@ use crate::args::{Paging, comma_list, tags_to_attach};
 use crate::present::object;
 use ecsim_blob::{DiskFormat, OssError, OssNotFound};
 use ecsim_core::Millis;
-use ecsim_core::clock::{format_time, parse_time};
+use ecsim_core::clock::{format_minutes, parse_time};
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
     Architecture, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType, ResourceType, Task,
@@ -497,13 +497,9 @@ pub fn cancel_task(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })
 }
 
-/// Tasks show minute-precision times (`2015-11-24T12:50Z`).
+/// Tasks show minute-precision times (`2015-11-24T12:50Z`); unfinished ones no FinishedTime.
 fn task_time(at: Option<Millis>) -> String {
-    at.map(|t| {
-        let full = format_time(t);
-        format!("{}Z", &full[..16.min(full.len())])
-    })
-    .unwrap_or_default()
+    at.map(format_minutes).unwrap_or_default()
 }
 
 fn supports_cancel(task: &Task) -> bool {

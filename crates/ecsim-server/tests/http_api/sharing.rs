@@ -567,7 +567,6 @@ proptest! {
 async fn concurrent_share_and_delete_never_leave_a_share_on_a_deleted_image() {
     let app = TestApp::start();
     let other = app.new_account();
-    let mut outcomes = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let (image, _) = app.available_image(None).await;
         let delete = app.call("DeleteImage").region().param("ImageId", &image);
@@ -582,7 +581,6 @@ async fn concurrent_share_and_delete_never_leave_a_share_on_a_deleted_image() {
             deleted ^ shared,
             "exactly one of delete ({deleted}) and share ({shared}) wins"
         );
-        outcomes.insert(deleted);
         let shares = app
             .state
             .store
@@ -595,5 +593,4 @@ async fn concurrent_share_and_delete_never_leave_a_share_on_a_deleted_image() {
         );
         assert_eq!(visible_to(&app, &other, &image).await.0, shared);
     }
-    assert!(!outcomes.is_empty());
 }
