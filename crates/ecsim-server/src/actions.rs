@@ -2,6 +2,7 @@
 //! and what RAM authorizes it against (spec ecs-image-api §5).
 
 use crate::handlers::{self, Ctx, Reply};
+use crate::operation_params::{self as params, Param};
 use ecsim_wire::ApiError;
 
 pub const ECS_VERSION: &str = "2014-05-26";
@@ -40,10 +41,12 @@ pub struct Action {
     pub resource: &'static str,
     pub region: RegionRule,
     pub handler: fn(&Ctx<'_>) -> Result<Reply, ApiError>,
+    /// The operation's own parameters (not the signature's common ones), in the spec's order.
+    pub params: &'static [Param],
 }
 
 macro_rules! action {
-    ($name:literal, $access:ident, $resource:literal, $region:ident, $handler:path) => {
+    ($name:literal, $access:ident, $resource:literal, $region:ident, $handler:path, $params:path) => {
         Action {
             name: $name,
             ram_action: concat!("ecs:", $name),
@@ -51,6 +54,7 @@ macro_rules! action {
             resource: $resource,
             region: RegionRule::$region,
             handler: $handler,
+            params: $params,
         }
     };
 }
@@ -61,203 +65,232 @@ pub const ACTIONS: &[Action] = &[
         Get,
         "*",
         Optional,
-        handlers::regions::describe_regions
+        handlers::regions::describe_regions,
+        params::DESCRIBE_REGIONS
     ),
     action!(
         "DescribeZones",
         Get,
         "*",
         Required,
-        handlers::regions::describe_zones
+        handlers::regions::describe_zones,
+        params::DESCRIBE_ZONES
     ),
     action!(
         "DescribeImages",
         Get,
         "image/*",
         Required,
-        handlers::images::describe_images
+        handlers::images::describe_images,
+        params::DESCRIBE_IMAGES
     ),
     action!(
         "CreateImage",
         Create,
         "image/*",
         Required,
-        handlers::images::create_image
+        handlers::images::create_image,
+        params::CREATE_IMAGE
     ),
     action!(
         "DeleteImage",
         Delete,
         "image/{ImageId}",
         Required,
-        handlers::images::delete_image
+        handlers::images::delete_image,
+        params::DELETE_IMAGE
     ),
     action!(
         "ModifyImageAttribute",
         Update,
         "image/{ImageId}",
         Required,
-        handlers::images::modify_image_attribute
+        handlers::images::modify_image_attribute,
+        params::MODIFY_IMAGE_ATTRIBUTE
     ),
     action!(
         "ModifyImageSharePermission",
         Update,
         "image/{ImageId}",
         RequiredLongForm,
-        handlers::sharing::modify_image_share_permission
+        handlers::sharing::modify_image_share_permission,
+        params::MODIFY_IMAGE_SHARE_PERMISSION
     ),
     action!(
         "DescribeImageSharePermission",
         Get,
         "image/{ImageId}",
         RequiredLongForm,
-        handlers::sharing::describe_image_share_permission
+        handlers::sharing::describe_image_share_permission,
+        params::DESCRIBE_IMAGE_SHARE_PERMISSION
     ),
     action!(
         "CopyImage",
         Update,
         "image/*",
         Required,
-        handlers::tasks::copy_image
+        handlers::tasks::copy_image,
+        params::COPY_IMAGE
     ),
     action!(
         "CancelCopyImage",
         Update,
         "image/{ImageId}",
         Required,
-        handlers::tasks::cancel_copy_image
+        handlers::tasks::cancel_copy_image,
+        params::CANCEL_COPY_IMAGE
     ),
     action!(
         "ImportImage",
         Update,
         "image/*",
         Required,
-        handlers::tasks::import_image
+        handlers::tasks::import_image,
+        params::IMPORT_IMAGE
     ),
     action!(
         "ExportImage",
         Update,
         "image/{ImageId}",
         Required,
-        handlers::tasks::export_image
+        handlers::tasks::export_image,
+        params::EXPORT_IMAGE
     ),
     action!(
         "DescribeTasks",
         Get,
         "*",
         RequiredLongForm,
-        handlers::tasks::describe_tasks
+        handlers::tasks::describe_tasks,
+        params::DESCRIBE_TASKS
     ),
     action!(
         "DescribeTaskAttribute",
         Get,
         "*",
         RequiredLongForm,
-        handlers::tasks::describe_task_attribute
+        handlers::tasks::describe_task_attribute,
+        params::DESCRIBE_TASK_ATTRIBUTE
     ),
     action!(
         "CancelTask",
         Update,
         "*",
         RequiredLongForm,
-        handlers::tasks::cancel_task
+        handlers::tasks::cancel_task,
+        params::CANCEL_TASK
     ),
     action!(
         "RunInstances",
         Create,
         "*",
         Required,
-        handlers::instances::run_instances
+        handlers::instances::run_instances,
+        params::RUN_INSTANCES
     ),
     action!(
         "CreateInstance",
         Create,
         "*",
         Required,
-        handlers::instances::create_instance
+        handlers::instances::create_instance,
+        params::CREATE_INSTANCE
     ),
     action!(
         "DescribeInstances",
         List,
         "instance/*",
         Required,
-        handlers::instances::describe_instances
+        handlers::instances::describe_instances,
+        params::DESCRIBE_INSTANCES
     ),
     action!(
         "StartInstance",
         Update,
         "instance/{InstanceId}",
         FromResource,
-        handlers::instances::start_instance
+        handlers::instances::start_instance,
+        params::START_INSTANCE
     ),
     action!(
         "StopInstance",
         Update,
         "instance/{InstanceId}",
         FromResource,
-        handlers::instances::stop_instance
+        handlers::instances::stop_instance,
+        params::STOP_INSTANCE
     ),
     action!(
         "DeleteInstance",
         Delete,
         "instance/{InstanceId}",
         FromResource,
-        handlers::instances::delete_instance
+        handlers::instances::delete_instance,
+        params::DELETE_INSTANCE
     ),
     action!(
         "DeleteInstances",
         Delete,
         "instance/{InstanceId}",
         Required,
-        handlers::instances::delete_instances
+        handlers::instances::delete_instances,
+        params::DELETE_INSTANCES
     ),
     action!(
         "DescribeDisks",
         List,
         "disk/*",
         Required,
-        handlers::instances::describe_disks
+        handlers::instances::describe_disks,
+        params::DESCRIBE_DISKS
     ),
     action!(
         "CreateSnapshot",
         Create,
         "snapshot/*",
         FromResource,
-        handlers::snapshots::create_snapshot
+        handlers::snapshots::create_snapshot,
+        params::CREATE_SNAPSHOT
     ),
     action!(
         "DescribeSnapshots",
         Get,
         "snapshot/*",
         Required,
-        handlers::snapshots::describe_snapshots
+        handlers::snapshots::describe_snapshots,
+        params::DESCRIBE_SNAPSHOTS
     ),
     action!(
         "DeleteSnapshot",
         Delete,
         "snapshot/{SnapshotId}",
         FromResource,
-        handlers::snapshots::delete_snapshot
+        handlers::snapshots::delete_snapshot,
+        params::DELETE_SNAPSHOT
     ),
     action!(
         "TagResources",
         Create,
         "{ResourceType}/{ResourceId}",
         RequiredTagStyle,
-        handlers::tags::tag_resources
+        handlers::tags::tag_resources,
+        params::TAG_RESOURCES
     ),
     action!(
         "UntagResources",
         Delete,
         "{ResourceType}/{ResourceId}",
         RequiredTagStyle,
-        handlers::tags::untag_resources
+        handlers::tags::untag_resources,
+        params::UNTAG_RESOURCES
     ),
     action!(
         "ListTagResources",
         Get,
         "*",
         RequiredTagStyle,
-        handlers::tags::list_tag_resources
+        handlers::tags::list_tag_resources,
+        params::LIST_TAG_RESOURCES
     ),
 ];
 

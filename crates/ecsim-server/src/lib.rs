@@ -9,6 +9,7 @@ mod blobs;
 mod handlers;
 mod http;
 mod nonce;
+mod operation_params;
 mod present;
 mod ram;
 pub mod seed;
@@ -17,6 +18,7 @@ mod taskwork;
 mod worker;
 
 pub use actions::{ACTIONS, Action, RegionRule};
+pub use operation_params::{Param, ParamType};
 pub use http::router;
 pub use ram::explain::{Question as ExplainQuestion, explain_access};
 pub use state::{AppState, Settings};

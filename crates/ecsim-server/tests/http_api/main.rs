@@ -8,6 +8,7 @@ mod concurrency;
 mod gateway;
 mod images;
 mod instances;
+mod operation_params;
 mod ram;
 mod regions;
 mod sharing;
