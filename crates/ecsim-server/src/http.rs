@@ -2,6 +2,7 @@
 
 use crate::actions::{self, ECS_VERSION, RegionRule};
 use crate::auth::{self, SignedRequest};
+use crate::console;
 use crate::handlers::{Ctx, Reply};
 use crate::ram::{self, Service, authz::EcsVerdict};
 use crate::state::AppState;
@@ -20,6 +21,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(rpc).post(rpc).fallback(unsupported_method))
         .route("/healthz", get(healthz))
+        .merge(console::routes())
         .fallback(unknown_path)
         .with_state(state)
 }

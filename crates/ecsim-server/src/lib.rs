@@ -6,6 +6,7 @@ mod actions;
 mod args;
 mod auth;
 mod blobs;
+mod console;
 mod handlers;
 mod http;
 mod nonce;
@@ -18,8 +19,8 @@ mod taskwork;
 mod worker;
 
 pub use actions::{ACTIONS, Action, RegionRule};
-pub use operation_params::{Param, ParamType};
 pub use http::router;
+pub use operation_params::{Param, ParamType};
 pub use ram::explain::{Question as ExplainQuestion, explain_access};
 pub use state::{AppState, Settings};
 pub use taskwork::run_task_workers;

@@ -1,0 +1,124 @@
+// Starts the real ecsim binary (fresh data dir, known root key, short creation time) and a
+// headless Debian Chromium driven by playwright-core, each torn down by the caller.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const artifacts = path.join(here, 'artifacts');
+export const ROOT_KEY_ID = 'LTAIbrowsertest0001';
+export const ROOT_SECRET = 'browser-test-secret-0123456789';
+export const REGION = 'cn-hangzhou';
+/** Long enough to see `Creating` with a progress bar, short enough to wait for `Available`. */
+export const CREATION_TIME_MS = 4000;
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `probe` until it answers truthy; fails with `what` after `timeoutMs`. */
+export async function waitFor(probe, what, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startEcsim() {
+  const binary = path.resolve(repo, process.env.ECSIM_BIN || 'target/debug/ecsim');
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'ecsim-browser-'));
+  const port = await freePort();
+  const logPath = path.join(scratch, 'ecsim.log');
+  const log = openSync(logPath, 'w');
+  const child = spawn(
+    binary,
+    [
+      'serve',
+      '--listen', `127.0.0.1:${port}`,
+      '--data-dir', path.join(scratch, 'data'),
+      '--creation-time-ms', String(CREATION_TIME_MS),
+    ],
+    {
+      stdio: ['ignore', log, log],
+      env: {
+        ...process.env,
+        ECSIM_ROOT_ACCESS_KEY_ID: ROOT_KEY_ID,
+        ECSIM_ROOT_ACCESS_KEY_SECRET: ROOT_SECRET,
+      },
+    },
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`ecsim exited: ${readFileSync(logPath, 'utf8')}`);
+    return (await fetch(`${origin}/healthz`)).ok;
+  }, 'ecsim /healthz');
+  return {
+    origin,
+    port,
+    binary,
+    log: () => readFileSync(logPath, 'utf8'),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startBrowser() {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'ecsim-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+  });
+  return {
+    context,
+    async stop() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
