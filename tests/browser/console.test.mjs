@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
+  EXPORT_BUCKET,
   REGION,
   ROOT_KEY_ID,
   ROOT_SECRET,
@@ -210,7 +211,7 @@ test('the API explorer calls DeleteImage and shows the status, the RequestId and
   assert.equal(await imageRow(image).count(), 0);
 });
 
-test('the tasks page lists a copy with its progress', async () => {
+test('the tasks page shows copy and export tasks with live progress and cancels the export', async () => {
   await page.click('nav a[data-page=images]');
   await imageRow(SYSTEM_IMAGE).waitFor();
   await page.click('#create-image');
@@ -220,20 +221,38 @@ test('the tasks page lists a copy with its progress', async () => {
   await dialog.getByRole('button', { name: 'Create image' }).click();
   const image = await notice(/Image (m-\S+) is being created/);
   await imageRow(image).locator('[data-status=Available]').waitFor({ timeout: TIMEOUT });
+
   await imageRow(image).getByRole('button', { name: 'Copy…' }).click();
   const copy = page.locator('dialog[open]');
   await copy.locator('input[name=DestinationImageName]').fill('web-v3-copy');
   await copy.getByRole('button', { name: 'Copy image' }).click();
   const copyId = await notice(/Copy (m-\S+) is being created/);
 
+  await imageRow(image).getByRole('button', { name: 'Export…' }).click();
+  const exporting = page.locator('dialog[open]');
+  await exporting.locator('input[name=OSSBucket]').fill(EXPORT_BUCKET);
+  await exporting.getByRole('button', { name: 'Export' }).click();
+  const task = await notice(/Export task (t-\S+) started/);
+
   await page.click('nav a[data-page=tasks]');
-  const row = page.locator('#tasks tbody tr', { hasText: 'CopyImage' }).first();
-  await row.waitFor();
-  assert.match(await row.textContent(), /CopyImage/);
-  await row.locator('[data-status=Finished]').waitFor({ timeout: TIMEOUT });
-  assert.match(await row.textContent(), /100%/);
+  await page.locator('#tasks tbody tr', { hasText: 'CopyImage' }).first().waitFor();
+  const row = page.locator(`#tasks tr[data-task-id="${task}"]`);
+  await row.locator('[data-status=Processing]').waitFor();
+  const bar = row.locator('progress');
+  const first = Number(await bar.getAttribute('value'));
+  // Live: the bar grows while the page polls, without a reload.
+  await waitFor(async () => Number(await bar.getAttribute('value')) > first, 'export progress to grow', TIMEOUT);
   await screenshot(page, '06-tasks');
-  assert.ok(copyId.startsWith('m-'));
+
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  await notice(new RegExp(`Task (${task}) cancelled`));
+  await waitFor(async () => (await row.locator('.badge').textContent()) !== 'Processing', 'the export to stop', TIMEOUT);
+  assert.equal(await row.getByRole('button', { name: 'Cancel' }).count(), 0);
+
+  // The copy is still on its way: cancelling it from the images page removes it.
+  await page.click('nav a[data-page=images]');
+  await imageRow(copyId).getByRole('button', { name: 'Cancel copy' }).click();
+  await imageRow(copyId).waitFor({ state: 'detached' });
 });
 
 test('nothing left ecsim and the secret never reached its log', async () => {

@@ -16,6 +16,9 @@ export const ROOT_SECRET = 'browser-test-secret-0123456789';
 export const REGION = 'cn-hangzhou';
 /** Long enough to see `Creating` with a progress bar, short enough to wait for `Available`. */
 export const CREATION_TIME_MS = 4000;
+/** Slow enough that an export is seen Processing (and can be cancelled) for several seconds. */
+export const TASK_BYTES_PER_SECOND = 300000;
+export const EXPORT_BUCKET = 'exports';
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -59,6 +62,8 @@ export async function startEcsim() {
   const binary = path.resolve(repo, process.env.ECSIM_BIN || 'target/debug/ecsim');
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'ecsim-browser-'));
   const port = await freePort();
+  // Each directory under the OSS root is a bucket.
+  mkdirSync(path.join(scratch, 'oss', EXPORT_BUCKET), { recursive: true });
   const logPath = path.join(scratch, 'ecsim.log');
   const log = openSync(logPath, 'w');
   const child = spawn(
@@ -68,6 +73,8 @@ export async function startEcsim() {
       '--listen', `127.0.0.1:${port}`,
       '--data-dir', path.join(scratch, 'data'),
       '--creation-time-ms', String(CREATION_TIME_MS),
+      '--oss-root', path.join(scratch, 'oss'),
+      '--task-bytes-per-second', String(TASK_BYTES_PER_SECOND),
     ],
     {
       stdio: ['ignore', log, log],
@@ -92,7 +99,10 @@ export async function startEcsim() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
+        // A graceful stop waits for running tasks; the scratch data is thrown away anyway.
+        const grace = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
+        clearTimeout(grace);
       }
       rmSync(scratch, { recursive: true, force: true });
     },
