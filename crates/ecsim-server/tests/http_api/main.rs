@@ -5,6 +5,7 @@
 mod support;
 
 mod concurrency;
+mod console;
 mod gateway;
 mod images;
 mod instances;
