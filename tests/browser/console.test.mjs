@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
   EXPORT_BUCKET,
+  PLAIN_HTTP_HOST,
   REGION,
   ROOT_KEY_ID,
   ROOT_SECRET,
@@ -36,8 +37,11 @@ before(async () => {
   browser = await startBrowser();
   page = await browser.context.newPage();
   page.setDefaultTimeout(TIMEOUT);
-  page.on('request', (request) => {
-    if (!request.url().startsWith(`${ecsim.origin}/`)) offsite.push(request.url());
+  browser.context.on('request', (request) => {
+    const { host } = new URL(request.url());
+    if (host !== ecsim.origin.slice('http://'.length) && host !== `${PLAIN_HTTP_HOST}:${ecsim.port}`) {
+      offsite.push(request.url());
+    }
   });
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (message) => {
@@ -253,6 +257,49 @@ test('the tasks page shows copy and export tasks with live progress and cancels 
   await page.click('nav a[data-page=images]');
   await imageRow(copyId).getByRole('button', { name: 'Cancel copy' }).click();
   await imageRow(copyId).waitFor({ state: 'detached' });
+});
+
+test('a RAM user with read-only access sees the images, and a delete is refused in words', async () => {
+  const env = {
+    ...process.env,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ROOT_KEY_ID,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROOT_SECRET,
+  };
+  const ram = async (...args) =>
+    JSON.parse(
+      (await run(ecsim.binary, ['call', ...args, '--endpoint', ecsim.origin, '--api-version', '2015-05-01'], { env }))
+        .stdout,
+    );
+  await ram('CreateUser', '--UserName', 'viewer');
+  const { AccessKey: key } = await ram('CreateAccessKey', '--UserName', 'viewer');
+  await ram('AttachPolicyToUser', '--PolicyType', 'System', '--PolicyName', 'AliyunECSReadOnlyAccess', '--UserName', 'viewer');
+
+  // A new tab is a new session: it starts signed out.
+  const viewer = await browser.context.newPage();
+  viewer.setDefaultTimeout(TIMEOUT);
+  await viewer.goto(`${ecsim.origin}/console/`);
+  await viewer.fill('input[name=accessKeyId]', key.AccessKeyId);
+  await viewer.fill('input[name=accessKeySecret]', key.AccessKeySecret);
+  await viewer.click('#signin button[type=submit]');
+  const own = viewer.locator('#images tbody tr', { hasText: 'web-v3' }).first();
+  await own.waitFor();
+  await own.getByRole('button', { name: 'Delete' }).click();
+  await viewer.locator('dialog[open]').getByRole('button', { name: 'Delete image' }).click();
+  await viewer.locator('#banner.error', { hasText: 'Forbidden.RAM' }).waitFor();
+  assert.match(await viewer.locator('#banner').textContent(), /RAM identity is not allowed/);
+  await screenshot(viewer, '07-ram-read-only-refused');
+  assert.equal(await own.count(), 1, 'the image is still there');
+  await viewer.close();
+});
+
+test('over plain http on a non-local name the console explains why it cannot sign', async () => {
+  const remote = await browser.context.newPage();
+  await remote.goto(`http://${PLAIN_HTTP_HOST}:${ecsim.port}/console/`);
+  await remote.locator('h1', { hasText: 'This page needs a secure context' }).waitFor();
+  assert.match(await remote.locator('main').textContent(), /ssh -L/);
+  assert.equal(await remote.locator('#signin').count(), 0);
+  await screenshot(remote, '08-insecure-context');
+  await remote.close();
 });
 
 test('nothing left ecsim and the secret never reached its log', async () => {

@@ -20,6 +20,8 @@ export const CREATION_TIME_MS = 4000;
 export const TASK_BYTES_PER_SECOND = 300000;
 export const EXPORT_BUCKET = 'exports';
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** A name for 127.0.0.1 that is not "localhost": plain http on it is not a secure context. */
+export const PLAIN_HTTP_HOST = 'ecsim-console.test';
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -114,7 +116,7 @@ export async function startBrowser() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${PLAIN_HTTP_HOST} 127.0.0.1`],
     viewport: { width: 1440, height: 900 },
   });
   return {
