@@ -59,6 +59,28 @@ after(async () => {
 const imageRow = (id) => page.locator(`#images tr[data-image-id="${id}"]`);
 const bannerText = async () => (await page.locator('#banner').textContent()) || '';
 
+/**
+ * Runs the explorer's current snippets (`ecsim call` with this build's binary, and the Python
+ * one with the pinned SDK in .venv when scripts/e2e-venv made it), with the root key in the
+ * environment as the snippets expect; both must succeed.
+ */
+async function runSnippets() {
+  const python = await page.locator('#snippet-python').textContent();
+  const cli = await page.locator('#snippet-cli').textContent();
+  const env = { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: ROOT_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROOT_SECRET };
+  for (const name of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy']) delete env[name];
+  const command = cli.split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/^ecsim /m, `'${ecsim.binary}' `);
+  const cliRun = await run('bash', ['-c', command], { env });
+  assert.match(cliRun.stdout, /RequestId/);
+  const venvPython = path.join(repo, '.venv/bin/python');
+  if (existsSync(venvPython)) {
+    const pyRun = await run(venvPython, ['-c', python], { env });
+    assert.match(pyRun.stdout, /RequestId/);
+  } else {
+    console.log('# no .venv: the Python snippet was not run (scripts/e2e-venv makes it)');
+  }
+}
+
 /** Waits for the notice banner to match `pattern`; answers the first capture group. */
 async function notice(pattern) {
   const match = await waitFor(async () => (await bannerText()).match(pattern), `banner ${pattern}`, TIMEOUT);
@@ -197,18 +219,7 @@ test('the API explorer calls DeleteImage and shows the status, the RequestId and
 
   // The snippets reproduce the call: deleting an image this account already deleted is a
   // documented no-op (200), so both succeed against the same server.
-  const env = { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: ROOT_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROOT_SECRET };
-  for (const name of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy']) delete env[name];
-  const command = cli.split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/^ecsim /m, `'${ecsim.binary}' `);
-  const cliRun = await run('bash', ['-c', command], { env });
-  assert.match(cliRun.stdout, /RequestId/);
-  const venvPython = path.join(repo, '.venv/bin/python');
-  if (existsSync(venvPython)) {
-    const pyRun = await run(venvPython, ['-c', python], { env });
-    assert.match(pyRun.stdout, /RequestId/);
-  } else {
-    test.diagnostic?.('no .venv: the Python snippet was not run (scripts/e2e-venv makes it)');
-  }
+  await runSnippets();
 
   await page.click('nav a[data-page=images]');
   await imageRow(SYSTEM_IMAGE).waitFor();
@@ -224,6 +235,7 @@ test('the tasks page shows copy and export tasks with live progress and cancels 
   await dialog.locator('input[name=ImageName]').fill('web-v3');
   await dialog.getByRole('button', { name: 'Create image' }).click();
   const image = await notice(/Image (m-\S+) is being created/);
+  state.kept = image;
   await imageRow(image).locator('[data-status=Available]').waitFor({ timeout: TIMEOUT });
 
   await imageRow(image).getByRole('button', { name: 'Copy…' }).click();
@@ -257,6 +269,27 @@ test('the tasks page shows copy and export tasks with live progress and cancels 
   await page.click('nav a[data-page=images]');
   await imageRow(copyId).getByRole('button', { name: 'Cancel copy' }).click();
   await imageRow(copyId).waitFor({ state: 'detached' });
+});
+
+test('the explorer sends repeated parameters (Tag.N.Key) and its snippets reproduce them', async () => {
+  await page.click('nav a[data-page=explorer]');
+  await page.locator('#operation').selectOption('TagResources');
+  await page.fill('[data-param=ResourceType]', 'image');
+  await page.fill('[data-param="ResourceId.N"]', state.kept);
+  await page.fill('[data-param="Tag.N.Key"]', 'team\nstage');
+  await page.fill('[data-param="Tag.N.Value"]', 'web\nprod');
+  await page.click('#send');
+  await page.locator('#response-status', { hasText: 'HTTP 200' }).waitFor();
+  const request = await page.locator('#request').textContent();
+  assert.match(request, new RegExp(`ResourceId\\.1=${state.kept}`));
+  assert.match(request, /Tag\.1\.Key=team&Tag\.1\.Value=web&Tag\.2\.Key=stage&Tag\.2\.Value=prod/);
+  assert.match(await page.locator('#snippet-python').textContent(), /"Tag": \[/);
+  await runSnippets();
+
+  await page.click('nav a[data-page=images]');
+  const tags = imageRow(state.kept).locator('.tag');
+  await tags.first().waitFor();
+  assert.deepEqual(await tags.allTextContents(), ['stage=prod', 'team=web']);
 });
 
 test('a RAM user with read-only access sees the images, and a delete is refused in words', async () => {
