@@ -2,8 +2,9 @@
 //! and the operation catalogue generated from the action table. The page signs every API call
 //! itself (V3, in the browser), so nothing here sees credentials and RAM applies as for SDKs.
 
-use crate::actions::{ACTIONS, RegionRule};
+use crate::actions::{ACTIONS, ECS_VERSION, RegionRule};
 use crate::operation_params::Param;
+use crate::ram::{RAM_OPS, STS_OPS};
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -120,20 +121,49 @@ fn param_json(param: &Param) -> Value {
     })
 }
 
-/// The operation catalogue, from the one action table: what the explorer offers and renders.
+fn operation_json(
+    product: &str,
+    version: &str,
+    name: &str,
+    ram_action: &str,
+    region_from_resource: bool,
+    params: &[Param],
+) -> Value {
+    json!({
+        "product": product,
+        "version": version,
+        "name": name,
+        "ramAction": ram_action,
+        "regionFromResource": region_from_resource,
+        "params": params.iter().map(param_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The operation catalogue, from the operation tables (ECS's action table, then RAM's and STS's):
+/// what the explorer offers and renders, each operation with the product and API version that
+/// route a call to it.
 pub fn operations() -> Value {
-    let operations: Vec<Value> = ACTIONS
-        .iter()
-        .map(|action| {
-            json!({
-                "name": action.name,
-                "ramAction": action.ram_action,
-                "regionFromResource": action.region == RegionRule::FromResource,
-                "params": action.params.iter().map(param_json).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({ "version": crate::actions::ECS_VERSION, "operations": operations })
+    let ecs = ACTIONS.iter().map(|action| {
+        operation_json(
+            "Ecs",
+            ECS_VERSION,
+            action.name,
+            action.ram_action,
+            action.region == RegionRule::FromResource,
+            action.params,
+        )
+    });
+    let ram = RAM_OPS.iter().chain(STS_OPS).map(|op| {
+        operation_json(
+            op.service.product(),
+            op.service.version(),
+            op.name,
+            op.ram_action,
+            false,
+            op.params,
+        )
+    });
+    json!({ "operations": ecs.chain(ram).collect::<Vec<_>>() })
 }
 
 async fn operations_json() -> Response {
@@ -162,7 +192,7 @@ mod tests {
     fn the_catalogue_lists_every_action_with_its_parameters() {
         let catalogue = operations();
         let listed = catalogue["operations"].as_array().expect("an array");
-        assert_eq!(listed.len(), ACTIONS.len());
+        assert_eq!(listed.len(), ACTIONS.len() + RAM_OPS.len() + STS_OPS.len());
         let delete = listed
             .iter()
             .find(|op| op["name"] == "DeleteImage")
@@ -173,5 +203,29 @@ mod tests {
             .expect("ImageId listed");
         assert_eq!(image_id["required"], true);
         assert_eq!(image_id["type"], "String");
+        assert_eq!(
+            (&delete["product"], &delete["version"]),
+            (&json!("Ecs"), &json!(ECS_VERSION))
+        );
+
+        let product_of = |name: &str| {
+            let op = listed
+                .iter()
+                .find(|op| op["name"] == name)
+                .unwrap_or_else(|| panic!("{name} listed"));
+            (op["product"].clone(), op["version"].clone())
+        };
+        assert_eq!(
+            product_of("CreateUser"),
+            (json!("Ram"), json!("2015-05-01"))
+        );
+        assert_eq!(
+            product_of("AssumeRole"),
+            (json!("Sts"), json!("2015-04-01"))
+        );
+        assert_eq!(
+            product_of("GetCallerIdentity"),
+            (json!("Sts"), json!("2015-04-01"))
+        );
     }
 }

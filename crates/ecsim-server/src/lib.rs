@@ -22,6 +22,7 @@ pub use actions::{ACTIONS, Action, RegionRule};
 pub use http::router;
 pub use operation_params::{Param, ParamType};
 pub use ram::explain::{Question as ExplainQuestion, explain_access};
+pub use ram::{Op as RamOp, RAM_OPS, RAM_VERSION, STS_OPS, STS_VERSION, Service};
 pub use state::{AppState, Settings};
 pub use taskwork::run_task_workers;
 pub use worker::{flush_nonces, run_completions, run_nonce_flusher};

@@ -631,3 +631,236 @@ pub const LIST_TAG_RESOURCES: &[Param] = &[
     list("TagFilter.N.TagKey", Str, 5, "Fuzzy filter: tag key."),
     p("NextToken", Str, "Token of the next page."),
 ];
+
+// RAM (2015-05-01), spec ram-authorization §2 and §6. Names are checked before anything is
+// looked up, so each missing one is reported as such.
+
+const USER_NAME: Param = req("UserName", Str, "User name: 1–64 of A–Z a–z 0–9 . @ _ -.");
+const USER_NAME_OR_SELF: Param = p(
+    "UserName",
+    Str,
+    "The user; a RAM user may leave it out to mean itself (the root account must name one).",
+);
+const GROUP_NAME: Param = req("GroupName", Str, "Group name: 1–64 of A–Z a–z 0–9 -.");
+const ROLE_NAME: Param = req("RoleName", Str, "Role name: 1–64 of A–Z a–z 0–9 . @ -.");
+const POLICY_NAME: Param = req("PolicyName", Str, "Policy name: 1–128 of A–Z a–z 0–9 -.");
+const POLICY_TYPE: Param = req("PolicyType", Str, "System or Custom.");
+const VERSION_ID: Param = req("VersionId", Str, "Policy version: v1, v2, ….");
+const MARKER: Param = p(
+    "Marker",
+    Str,
+    "Where the previous page ended (its Marker, when IsTruncated).",
+);
+const MAX_ITEMS: Param = p("MaxItems", Int, "Entries per page, 1–1000 (default 100).");
+const COMMENTS: Param = p("Comments", Str, "Note, ≤128 characters.");
+
+pub const CREATE_USER: &[Param] = &[
+    USER_NAME,
+    p("DisplayName", Str, "Display name, 1–128 characters."),
+    p(
+        "MobilePhone",
+        Str,
+        "Country code, dash, number: 86-1860000xxxx.",
+    ),
+    p("Email", Str, "E-mail address."),
+    COMMENTS,
+];
+
+pub const GET_USER: &[Param] = &[USER_NAME];
+
+pub const UPDATE_USER: &[Param] = &[
+    USER_NAME,
+    p(
+        "NewUserName",
+        Str,
+        "New user name (same rules as UserName).",
+    ),
+    p("NewDisplayName", Str, "New display name, 1–128 characters."),
+    p("NewMobilePhone", Str, "New mobile phone: 86-1860000xxxx."),
+    p("NewEmail", Str, "New e-mail address."),
+    p("NewComments", Str, "New note, ≤128 characters."),
+];
+
+pub const LIST_USERS: &[Param] = &[MARKER, MAX_ITEMS];
+
+pub const DELETE_USER: &[Param] = &[USER_NAME];
+
+pub const CREATE_ACCESS_KEY: &[Param] = &[USER_NAME_OR_SELF];
+
+pub const LIST_ACCESS_KEYS: &[Param] = &[USER_NAME_OR_SELF];
+
+pub const UPDATE_ACCESS_KEY: &[Param] = &[
+    USER_NAME_OR_SELF,
+    req("UserAccessKeyId", Str, "The AccessKey id."),
+    req("Status", Str, "Active or Inactive."),
+];
+
+pub const DELETE_ACCESS_KEY: &[Param] = &[
+    USER_NAME_OR_SELF,
+    req("UserAccessKeyId", Str, "The AccessKey id."),
+];
+
+pub const CREATE_GROUP: &[Param] = &[GROUP_NAME, COMMENTS];
+
+pub const GET_GROUP: &[Param] = &[GROUP_NAME];
+
+pub const UPDATE_GROUP: &[Param] = &[
+    GROUP_NAME,
+    p(
+        "NewGroupName",
+        Str,
+        "New group name (same rules as GroupName).",
+    ),
+    p("NewComments", Str, "New note, ≤128 characters."),
+];
+
+pub const LIST_GROUPS: &[Param] = &[MARKER, MAX_ITEMS];
+
+pub const DELETE_GROUP: &[Param] = &[GROUP_NAME];
+
+pub const USER_AND_GROUP: &[Param] = &[GROUP_NAME, USER_NAME];
+
+pub const LIST_GROUPS_FOR_USER: &[Param] = &[USER_NAME];
+
+pub const LIST_USERS_FOR_GROUP: &[Param] = &[GROUP_NAME, MARKER, MAX_ITEMS];
+
+pub const CREATE_POLICY: &[Param] = &[
+    POLICY_NAME,
+    p("Description", Str, "Description, ≤1024 characters."),
+    req(
+        "PolicyDocument",
+        Str,
+        "Policy document (JSON, Version \"1\"), ≤6144 characters.",
+    ),
+];
+
+pub const GET_POLICY: &[Param] = &[POLICY_TYPE, POLICY_NAME];
+
+pub const LIST_POLICIES: &[Param] = &[
+    p("PolicyType", Str, "System or Custom; both when left out."),
+    MARKER,
+    MAX_ITEMS,
+];
+
+pub const UPDATE_POLICY_DESCRIPTION: &[Param] = &[
+    POLICY_NAME,
+    p(
+        "NewDescription",
+        Str,
+        "New description, ≤1024 characters (empty clears it).",
+    ),
+];
+
+pub const DELETE_POLICY: &[Param] = &[
+    POLICY_NAME,
+    p(
+        "CascadingDelete",
+        Bool,
+        "true: detach it from every user, group and role first (default false).",
+    ),
+];
+
+pub const CREATE_POLICY_VERSION: &[Param] = &[
+    POLICY_NAME,
+    req(
+        "PolicyDocument",
+        Str,
+        "Policy document (JSON), ≤6144 characters.",
+    ),
+    p(
+        "SetAsDefault",
+        Bool,
+        "Make it the default version (default false).",
+    ),
+    p(
+        "RotateStrategy",
+        Str,
+        "None (default) or DeleteOldestNonDefaultVersionWhenLimitExceeded.",
+    ),
+];
+
+pub const GET_POLICY_VERSION: &[Param] = &[POLICY_TYPE, POLICY_NAME, VERSION_ID];
+
+pub const LIST_POLICY_VERSIONS: &[Param] = &[POLICY_TYPE, POLICY_NAME];
+
+pub const POLICY_VERSION: &[Param] = &[POLICY_NAME, VERSION_ID];
+
+pub const POLICY_AND_USER: &[Param] = &[POLICY_TYPE, POLICY_NAME, USER_NAME];
+
+pub const POLICY_AND_GROUP: &[Param] = &[POLICY_TYPE, POLICY_NAME, GROUP_NAME];
+
+pub const POLICY_AND_ROLE: &[Param] = &[POLICY_TYPE, POLICY_NAME, ROLE_NAME];
+
+pub const LIST_POLICIES_FOR_USER: &[Param] = &[USER_NAME];
+
+pub const LIST_POLICIES_FOR_GROUP: &[Param] = &[GROUP_NAME];
+
+pub const LIST_POLICIES_FOR_ROLE: &[Param] = &[ROLE_NAME];
+
+pub const LIST_ENTITIES_FOR_POLICY: &[Param] = &[POLICY_TYPE, POLICY_NAME];
+
+pub const CREATE_ROLE: &[Param] = &[
+    ROLE_NAME,
+    req(
+        "AssumeRolePolicyDocument",
+        Str,
+        "Trust policy: who may assume the role (JSON).",
+    ),
+    p("Description", Str, "Description, ≤1024 characters."),
+    p(
+        "MaxSessionDuration",
+        Int,
+        "Longest STS session in seconds, 3600–43200 (default 3600).",
+    ),
+];
+
+pub const GET_ROLE: &[Param] = &[ROLE_NAME];
+
+pub const UPDATE_ROLE: &[Param] = &[
+    ROLE_NAME,
+    p(
+        "NewAssumeRolePolicyDocument",
+        Str,
+        "New trust policy (JSON).",
+    ),
+    p("NewDescription", Str, "New description, ≤1024 characters."),
+    p(
+        "NewMaxSessionDuration",
+        Int,
+        "New longest session, 3600–43200 seconds.",
+    ),
+];
+
+pub const LIST_ROLES: &[Param] = &[MARKER, MAX_ITEMS];
+
+pub const DELETE_ROLE: &[Param] = &[ROLE_NAME];
+
+pub const DECODE_DIAGNOSTIC_MESSAGE: &[Param] = &[req(
+    "EncodedDiagnosticMessage",
+    Str,
+    "The EncodedDiagnosticMessage of an AccessDenied error.",
+)];
+
+// STS (2015-04-01).
+
+pub const ASSUME_ROLE: &[Param] = &[
+    req("RoleArn", Str, "The role: acs:ram::<account>:role/<name>."),
+    req(
+        "RoleSessionName",
+        Str,
+        "Session name, 2–64 of A–Z a–z 0–9 . @ _ -.",
+    ),
+    p(
+        "Policy",
+        Str,
+        "Session policy (JSON): narrows what the session may do.",
+    ),
+    p(
+        "DurationSeconds",
+        Int,
+        "Session length, 900 up to the role's MaxSessionDuration (default 3600).",
+    ),
+];
+
+/// GetCallerIdentity reads nothing but the signature.
+pub const GET_CALLER_IDENTITY: &[Param] = &[];

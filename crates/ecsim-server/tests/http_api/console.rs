@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use axum::http::Method;
-use ecsim_server::ACTIONS;
+use ecsim_server::{ACTIONS, RAM_OPS, RAM_VERSION, STS_OPS, STS_VERSION};
 
 #[tokio::test]
 async fn console_redirects_serves_assets_with_strict_headers_and_404s_the_rest() {
@@ -45,15 +45,29 @@ async fn the_operation_catalogue_is_the_action_table() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.content_type(), Some("application/json; charset=utf-8"));
     let catalogue = resp.json();
-    assert_eq!(catalogue["version"], VERSION);
-    let names: Vec<&str> = catalogue["operations"]
+    let listed: Vec<(&str, &str, &str)> = catalogue["operations"]
         .as_array()
         .expect("operations")
         .iter()
-        .map(|op| op["name"].as_str().expect("name"))
+        .map(|op| {
+            (
+                op["product"].as_str().expect("product"),
+                op["version"].as_str().expect("version"),
+                op["name"].as_str().expect("name"),
+            )
+        })
         .collect();
-    let expected: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
-    assert_eq!(names, expected);
+    let expected: Vec<(&str, &str, &str)> = ACTIONS
+        .iter()
+        .map(|a| ("Ecs", VERSION, a.name))
+        .chain(RAM_OPS.iter().map(|op| ("Ram", RAM_VERSION, op.name)))
+        .chain(STS_OPS.iter().map(|op| ("Sts", STS_VERSION, op.name)))
+        .collect();
+    assert_eq!(listed, expected);
+    let names: Vec<&str> = listed.iter().map(|(_, _, name)| *name).collect();
+    for (i, name) in names.iter().enumerate() {
+        assert!(!names[i + 1..].contains(name), "{name} named twice");
+    }
     let tag_resources = &catalogue["operations"][names
         .iter()
         .position(|n| *n == "TagResources")
