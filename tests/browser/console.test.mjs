@@ -292,6 +292,79 @@ test('the explorer sends repeated parameters (Tag.N.Key) and its snippets reprod
   assert.deepEqual(await tags.allTextContents(), ['stage=prod', 'team=web']);
 });
 
+test('the explorer lists ECS, RAM and STS operations and calls RAM and STS with their versions', async () => {
+  await page.click('nav a[data-page=explorer]');
+  const groups = await page.locator('#operation optgroup').evaluateAll((els) => els.map((el) => el.label));
+  assert.deepEqual(groups, ['ECS 2014-05-26', 'RAM 2015-05-01', 'STS 2015-04-01']);
+  const ramGroup = page.locator('#operation optgroup[label^=RAM] option');
+  assert.ok((await ramGroup.allTextContents()).includes('ListUsers'));
+
+  // RAM CreateUser: the form shows RAM's parameters, the call goes with x-acs-version 2015-05-01.
+  await page.locator('#operation').selectOption('CreateUser');
+  assert.match(await page.locator('#operation-hint').textContent(), /RAM API 2015-05-01 · RAM action ram:CreateUser/);
+  const userNameLabel = page.locator('label.param', { has: page.locator('[data-param=UserName]') });
+  assert.match(await userNameLabel.textContent(), /UserName \*/);
+  assert.equal(await page.locator('[data-param=RegionId]').count(), 0, 'RAM takes no RegionId');
+  await page.fill('[data-param=UserName]', 'explorer-user');
+  await page.fill('[data-param=DisplayName]', 'Made in the explorer');
+  await page.click('#send');
+  await page.locator('#response-status', { hasText: 'HTTP 200' }).waitFor();
+  const created = JSON.parse(await page.locator('#response-body').textContent());
+  assert.match(created.RequestId, /^[0-9A-F-]{36}$/);
+  assert.equal(created.User.UserName, 'explorer-user');
+  let request = await page.locator('#request').textContent();
+  assert.match(request, /^POST \/\?DisplayName=Made%20in%20the%20explorer&UserName=explorer-user HTTP\/1.1/);
+  assert.match(request, /x-acs-action: CreateUser/);
+  assert.match(request, /x-acs-version: 2015-05-01/);
+  let python = await page.locator('#snippet-python').textContent();
+  let cli = await page.locator('#snippet-cli').textContent();
+  assert.match(python, /pip install alibabacloud_ram20150501==1\.3\.0/);
+  assert.match(python, /ram_models\.CreateUserRequest\(\)\.from_map/);
+  assert.match(python, /client\.create_user\(request\)/);
+  assert.match(cli, new RegExp(`ecsim call CreateUser --endpoint ${ecsim.origin} --api-version 2015-05-01`));
+
+  // A second CreateUser with the same name is refused: the status and RAM's code are shown.
+  await page.click('#send');
+  await page.locator('#response-status', { hasText: 'HTTP 409' }).waitFor();
+  assert.match(await page.locator('#response-body').textContent(), /EntityAlreadyExists\.User/);
+
+  // RAM ListUsers lists the new user; both snippets reproduce the call.
+  await page.locator('#operation').selectOption('ListUsers');
+  await page.fill('[data-param=MaxItems]', '50');
+  await page.click('#send');
+  await page.locator('#response-status', { hasText: 'HTTP 200' }).waitFor();
+  const listed = JSON.parse(await page.locator('#response-body').textContent());
+  assert.match(listed.RequestId, /^[0-9A-F-]{36}$/);
+  assert.ok(listed.Users.User.some((u) => u.UserName === 'explorer-user'), JSON.stringify(listed));
+  python = await page.locator('#snippet-python').textContent();
+  assert.match(python, /"MaxItems": 50/);
+  assert.match(python, /client\.list_users\(request\)/);
+  await screenshot(page, '06b-explorer-ram-list-users');
+  await runSnippets();
+
+  // STS GetCallerIdentity: no parameters, x-acs-version 2015-04-01, the SDK method takes none.
+  await page.locator('#operation').selectOption('GetCallerIdentity');
+  assert.match(await page.locator('#operation-hint').textContent(), /STS API 2015-04-01/);
+  assert.equal(await page.locator('#explorer-form [data-param]').count(), 0);
+  await page.click('#send');
+  await page.locator('#response-status', { hasText: 'HTTP 200' }).waitFor();
+  const identity = JSON.parse(await page.locator('#response-body').textContent());
+  assert.match(identity.RequestId, /^[0-9A-F-]{36}$/);
+  assert.equal(identity.IdentityType, 'Account');
+  request = await page.locator('#request').textContent();
+  assert.match(request, /^POST \/ HTTP\/1.1/);
+  assert.match(request, /x-acs-version: 2015-04-01/);
+  assert.ok(!request.includes(ROOT_SECRET), 'the secret is never shown');
+  python = await page.locator('#snippet-python').textContent();
+  cli = await page.locator('#snippet-cli').textContent();
+  assert.match(python, /from alibabacloud_sts20150401\.client import Client/);
+  assert.match(python, /response = client\.get_caller_identity\(\)/);
+  assert.doesNotMatch(python, /Request\(\)/);
+  assert.match(cli, /ecsim call GetCallerIdentity --endpoint \S+ --api-version 2015-04-01/);
+  assert.ok(!python.includes(ROOT_SECRET) && !cli.includes(ROOT_SECRET));
+  await runSnippets();
+});
+
 test('a RAM user with read-only access sees the images, and a delete is refused in words', async () => {
   const env = {
     ...process.env,

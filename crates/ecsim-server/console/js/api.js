@@ -63,13 +63,15 @@ export class ApiError extends Error {
 /**
  * Sends one signed call and answers everything about it: the request as sent (headers without
  * the secret, which never leaves this function), the HTTP status and the decoded body.
+ * `version` picks the API: ECS 2014-05-26 by default, RAM 2015-05-01 or STS 2015-04-01 (ecsim
+ * routes on it, as on one endpoint).
  */
-export async function send(action, pairs, creds = credentials()) {
+export async function send(action, pairs, { creds = credentials(), version = ECS_VERSION } = {}) {
   if (!creds) throw new Error('Not signed in.');
   const headers = {
     host: location.host,
     'x-acs-action': action,
-    'x-acs-version': ECS_VERSION,
+    'x-acs-version': version,
     'x-acs-date': acsDate(),
     'x-acs-signature-nonce': newNonce(),
   };

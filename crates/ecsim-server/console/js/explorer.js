@@ -1,5 +1,5 @@
-// The API explorer: every operation of ecsim's action table (GET /console/api/operations.json)
-// with its parameters; sends the call signed like the SDKs and shows request, status and body,
+// The API explorer: every operation ecsim serves — ECS, RAM and STS, from their operation tables
+// (GET /console/api/operations.json) — with its parameters; sends the call signed like the SDKs and shows request, status and body,
 // plus snippets that reproduce it.
 
 import { send } from './api.js';
@@ -70,10 +70,18 @@ export async function explorerPage(root, app, generation) {
     return;
   }
   if (generation !== app.generation) return;
+  // Grouped by product, in the catalogue's order; names are unique across products.
+  const products = [...new Set(ops.map((op) => op.product))];
   const picker = h(
     'select',
     { id: 'operation', 'aria-label': 'Operation' },
-    ops.map((op) => h('option', { value: op.name }, op.name)),
+    products.map((product) =>
+      h(
+        'optgroup',
+        { label: `${product.toUpperCase()} ${ops.find((op) => op.product === product).version}` },
+        ops.filter((op) => op.product === product).map((op) => h('option', { value: op.name }, op.name)),
+      ),
+    ),
   );
   const form = h('form', { id: 'explorer-form', class: 'params' });
   const requestView = h('pre', { id: 'request', class: 'code' }, '—');
@@ -107,20 +115,24 @@ export async function explorerPage(root, app, generation) {
   );
 
   const current = () => ops.find((op) => op.name === picker.value);
-  const types = (op) => Object.fromEntries(op.params.map((p) => [p.name, p.type]));
 
   function updateSnippets() {
     const op = current();
     const pairs = pairsOf(op, form);
-    fill(pythonView, pythonSnippet(op.name, pairs, types(op), location.host));
-    fill(cliView, cliSnippet(op.name, pairs, location.origin));
+    fill(pythonView, pythonSnippet(op, pairs, location.host));
+    fill(cliView, cliSnippet(op, pairs, location.origin));
   }
 
   function renderForm() {
     const op = current();
     fill(
       form,
-      h('p', { class: 'hint' }, `RAM action ${op.ramAction}. Parameters marked * are required.`),
+      h(
+        'p',
+        { class: 'hint', id: 'operation-hint' },
+        `${op.product.toUpperCase()} API ${op.version} · RAM action ${op.ramAction}. `,
+        op.params.length ? 'Parameters marked * are required.' : 'No parameters: the signature says who calls.',
+      ),
       op.params.map((param) =>
         h(
           'label',
@@ -153,7 +165,7 @@ export async function explorerPage(root, app, generation) {
     fill(statusView, '…');
     fill(requestView, `POST /?${canonicalQuery(pairs)}`);
     try {
-      const result = await send(op.name, pairs);
+      const result = await send(op.name, pairs, { version: op.version });
       fill(requestView, showRequest(result.request));
       fill(statusView, `HTTP ${result.status}`);
       statusView.className = `http-status ${result.status === 200 ? 'ok' : 'failed'}`;

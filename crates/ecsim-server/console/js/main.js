@@ -90,7 +90,7 @@ function signInForm() {
     fill(error, 'Checking…');
     try {
       // DescribeRegions proves the key signs correctly; its answer fills the region picker.
-      const { status, body } = await send('DescribeRegions', [['AcceptLanguage', 'en-US']], creds);
+      const { status, body } = await send('DescribeRegions', [['AcceptLanguage', 'en-US']], { creds });
       if (status !== 200) {
         const code = body?.Code || `HTTP ${status}`;
         fill(error, `${code}: ${explain({ code, message: body?.Message })}`);

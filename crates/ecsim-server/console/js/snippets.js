@@ -1,7 +1,15 @@
 // Code that reproduces an explorer call: the official Python SDK (Tea, V3-signed like this
 // page) and `ecsim call`. Credentials always come from the environment, never from the page.
 
-const PYTHON_SDK = 'alibabacloud_ecs20140526==7.11.8';
+/** Per product: the pinned Python SDK (tests/e2e/requirements.txt) and its module. */
+const PYTHON_SDKS = {
+  Ecs: { pip: 'alibabacloud_ecs20140526==7.11.8', module: 'alibabacloud_ecs20140526', alias: 'ecs_models' },
+  Ram: { pip: 'alibabacloud_ram20150501==1.3.0', module: 'alibabacloud_ram20150501', alias: 'ram_models' },
+  Sts: { pip: 'alibabacloud_sts20150401==1.2.0', module: 'alibabacloud_sts20150401', alias: 'sts_models' },
+};
+
+/** The API version `ecsim call` uses unless told otherwise. */
+const CLI_DEFAULT_VERSION = '2014-05-26';
 
 /** DescribeImageSharePermission → describe_image_share_permission (the Tea client's method). */
 export function snakeCase(name) {
@@ -57,14 +65,22 @@ function pythonLiteral(value, indent = '') {
   return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${pythonLiteral(v, inner)}`).join(',\n')},\n${indent}}`;
 }
 
-export function pythonSnippet(action, pairs, types, host) {
+/**
+ * `op` is a catalogue entry (`{product, version, name, params}`); `pairs` the wire pairs sent.
+ * An operation without parameters (STS GetCallerIdentity) has no request model in the SDK.
+ */
+export function pythonSnippet(op, pairs, host) {
+  const sdk = PYTHON_SDKS[op.product];
+  if (!sdk) return `# No Python SDK is known for product ${op.product}.\n`;
+  const types = Object.fromEntries(op.params.map((p) => [p.name, p.type]));
+  const takesRequest = op.params.length > 0;
   return [
-    `# pip install ${PYTHON_SDK}`,
+    `# pip install ${sdk.pip}`,
     '# export ALIBABA_CLOUD_ACCESS_KEY_ID=… ALIBABA_CLOUD_ACCESS_KEY_SECRET=…',
     'import os',
     '',
-    'from alibabacloud_ecs20140526 import models as ecs_models',
-    'from alibabacloud_ecs20140526.client import Client',
+    ...(takesRequest ? [`from ${sdk.module} import models as ${sdk.alias}`] : []),
+    `from ${sdk.module}.client import Client`,
     'from alibabacloud_tea_openapi import models as open_api_models',
     '',
     'client = Client(open_api_models.Config(',
@@ -73,8 +89,12 @@ export function pythonSnippet(action, pairs, types, host) {
     `    endpoint=${JSON.stringify(host)},`,
     '    protocol="http",',
     '))',
-    `request = ecs_models.${action}Request().from_map(${pythonLiteral(unflatten(pairs, types))})`,
-    `response = client.${snakeCase(action)}(request)`,
+    ...(takesRequest
+      ? [
+          `request = ${sdk.alias}.${op.name}Request().from_map(${pythonLiteral(unflatten(pairs, types))})`,
+          `response = client.${snakeCase(op.name)}(request)`,
+        ]
+      : [`response = client.${snakeCase(op.name)}()`]),
     'print(response.body.to_map())',
     '',
   ].join('\n');
@@ -84,11 +104,12 @@ function shellQuote(value) {
   return /^[A-Za-z0-9_.:/=,@+%-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function cliSnippet(action, pairs, origin) {
+export function cliSnippet(op, pairs, origin) {
+  const version = op.version === CLI_DEFAULT_VERSION ? '' : ` --api-version ${op.version}`;
   const args = pairs.map(([name, value]) => ` \\\n    --${name} ${shellQuote(value)}`).join('');
   return [
     '# export ALIBABA_CLOUD_ACCESS_KEY_ID=… ALIBABA_CLOUD_ACCESS_KEY_SECRET=…',
-    `ecsim call ${action} --endpoint ${origin}${args}`,
+    `ecsim call ${op.name} --endpoint ${origin}${version}${args}`,
     '',
   ].join('\n');
 }
