@@ -151,6 +151,9 @@ test('an instance launched and an image created from the page turns from Creatin
   await screenshot(page, '02-image-creating');
   await row.locator('[data-status=Available]').waitFor({ timeout: TIMEOUT });
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  // The "being created" notice does not outlive the creation: it says how it ended.
+  await notice(new RegExp(`Image (${state.image}) is Available\\.`));
+  assert.doesNotMatch(await bannerText(), /being created/);
   assert.equal(await row.locator('.sharing').textContent(), 'private');
   assert.match(await row.textContent(), /self/);
   await screenshot(page, '03-image-available');

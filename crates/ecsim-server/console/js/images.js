@@ -131,6 +131,12 @@ export function imagesPage(root, app, generation) {
     const images = body.Images?.Image || [];
     render(images);
     renderPager(body.TotalCount || 0);
+    // "Image m-… is being created" must not outlive the creation: say how it ended.
+    for (const image of images) {
+      if (!IN_PROGRESS.has(image.Status) && app.noticeIsAbout(image.ImageId)) {
+        app.showNotice(`Image ${image.ImageId} is ${image.Status}.`);
+      }
+    }
     // Live progress: keep asking while anything shown is still being created or copied.
     if (images.some((i) => IN_PROGRESS.has(i.Status))) {
       timer = setTimeout(refresh, POLL_MS);
@@ -269,7 +275,7 @@ export function imagesPage(root, app, generation) {
     if (!values) return;
     await run(async () => {
       const body = await call('CreateImage', { RegionId: app.region, ...values });
-      app.showNotice(`Image ${body.ImageId} is being created.`);
+      app.showNotice(`Image ${body.ImageId} is being created.`, body.ImageId);
     });
   }
 
@@ -410,7 +416,7 @@ export function imagesPage(root, app, generation) {
     if (!values) return;
     await run(async () => {
       const body = await call('CopyImage', { RegionId: app.region, ImageId: image.ImageId, ...values });
-      app.showNotice(`Copy ${body.ImageId} is being created in ${values.DestinationRegionId}.`);
+      app.showNotice(`Copy ${body.ImageId} is being created in ${values.DestinationRegionId}.`, body.ImageId);
     });
   }
 

@@ -21,6 +21,7 @@ export const app = {
   /** Bumped on every navigation: a page's poller stops when its generation is stale. */
   generation: 0,
   showError(error) {
+    delete banner.dataset.subject;
     fill(
       banner,
       h('strong', { class: 'code' }, error.code || 'Error'),
@@ -32,12 +33,20 @@ export const app = {
     banner.className = 'banner error';
     banner.hidden = false;
   },
-  showNotice(text) {
+  /** A notice; `subject` (an image id) lets a later page update say what became of it. */
+  showNotice(text, subject) {
+    if (subject) banner.dataset.subject = subject;
+    else delete banner.dataset.subject;
     fill(banner, h('span', { class: 'sentence' }, text));
     banner.className = 'banner notice';
     banner.hidden = false;
   },
+  /** Whether the banner still shows the notice given about `subject`. */
+  noticeIsAbout(subject) {
+    return !banner.hidden && banner.dataset.subject === subject;
+  },
   clearBanner() {
+    delete banner.dataset.subject;
     banner.hidden = true;
     banner.replaceChildren();
   },
