@@ -1,6 +1,7 @@
 //! What each operation reads from a request: name, type, whether it is required and a short
-//! description (from the spec's parameter tables, ecs-image-api §3–4). The action table
-//! (`actions::ACTIONS`) points at these lists; the web console's API explorer renders them, and
+//! description (from the spec's parameter tables, ecs-image-api §3–4 and ram-authorization §6).
+//! The operation tables (`actions::ACTIONS` for ECS, `ram::RAM_OPS` and `ram::STS_OPS`) point at
+//! these lists; the web console's API explorer renders them, and
 //! `tests/http_api/operation_params.rs` proves every `required` mark against the handlers.
 //!
 //! A name containing `.N` is a repeated parameter: on the wire `.N` becomes `.1`, `.2`, ….
