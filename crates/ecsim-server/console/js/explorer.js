@@ -1,6 +1,7 @@
 // The API explorer: every operation ecsim serves — ECS, RAM and STS, from their operation tables
-// (GET /console/api/operations.json) — with its parameters; sends the call signed like the SDKs and shows request, status and body,
-// plus snippets that reproduce it.
+// (GET /console/api/operations.json) — with its parameters; sends the call signed like the SDKs
+// (with the operation's x-acs-version) and shows request, status and body, plus snippets that
+// reproduce it.
 
 import { send } from './api.js';
 import { canonicalQuery } from './signer.js';
