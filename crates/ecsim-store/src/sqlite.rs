@@ -1,9 +1,14 @@
 //! The embedded SQLite backend.
 //!
-//! Durability: WAL journal with `synchronous=FULL`, so every commit is fsynced before
-//! [`SqliteStore::write`] returns and a 200 survives a power loss. One writer connection
-//! (writes are serialized, `BEGIN IMMEDIATE`), a small pool of reader connections that read
-//! consistent snapshots concurrently with the writer.
+//! Durability: every [`SqliteStore::write`] that returns `Ok` has had its commit fsynced, so a
+//! 200 survives a power loss. The fsyncs are shared (group commit, [`GroupCommit`]): the
+//! connections run `synchronous=NORMAL` in WAL mode, so a `COMMIT` appends its frames to the
+//! `-wal` file without an fsync; the committer then leaves the writer lock and waits for one
+//! `fdatasync` of the `-wal` file that began after its commit. While one fsync runs, the
+//! commits that land meanwhile queue for the next one, which covers all of them.
+//!
+//! One writer connection (writes are serialized, `BEGIN IMMEDIATE`), a small pool of reader
+//! connections that read consistent snapshots concurrently with the writer.
 
 use crate::{
     DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, NonceRecord, Page, SnapshotQuery,
@@ -20,8 +25,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+#[cfg(test)]
+mod group_commit_tests;
 mod identity;
 
 const SCHEMA: &str = include_str!("schema.sql");
@@ -32,6 +40,136 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    durability: GroupCommit,
+}
+
+/// Makes everything written to the `-wal` file so far durable.
+pub(crate) trait WalSync: Send + Sync {
+    fn sync(&self) -> std::io::Result<()>;
+}
+
+/// The real one: `fdatasync` on a handle of the `-wal` file. fsync works per inode, so it
+/// covers the frames SQLite's writer connection wrote through its own descriptor. The handle
+/// stays open for the store's life, so a writeback error is reported to it even if it happened
+/// between two syncs. The file is the same inode throughout: SQLite deletes `-wal` only when
+/// its last connection closes, and the writer connection lives as long as the store (a WAL
+/// restart after a checkpoint overwrites the file from the start; it does not replace it).
+struct WalFile(std::fs::File);
+
+impl WalSync for WalFile {
+    fn sync(&self) -> std::io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+/// Group commit: one fsync for every commit that completed before it began.
+///
+/// Each commit takes a sequence number under the writer lock (`committed`), so numbers follow
+/// commit order. [`GroupCommit::make_durable`] is called after the writer lock is released:
+/// if a finished fsync already covers the number it returns at once; otherwise it queues on
+/// `sync_lock`, checks again (the fsync it waited behind may have covered it), reads the latest
+/// committed number, fsyncs, and records that number as `synced`. Commits that complete while
+/// an fsync runs are covered by the next one, so 32 concurrent committers share a handful of
+/// fsyncs instead of queueing 32 of them behind the writer lock.
+///
+/// Checkpoints need nothing from this: with `synchronous=NORMAL` SQLite itself fsyncs the WAL
+/// before it copies frames into the database file and fsyncs the database file after, before
+/// the WAL may be restarted; so a frame overwritten by a WAL restart is already durable in the
+/// database file.
+///
+/// A failed fsync fails the write (`InternalError`) and every write after it: on Linux a
+/// failed fsync may mark the lost pages clean, so a later fsync that succeeds proves nothing.
+struct GroupCommit {
+    committed: AtomicU64,
+    synced: AtomicU64,
+    sync_lock: Mutex<()>,
+    failed: AtomicBool,
+    syncer: Box<dyn WalSync>,
+}
+
+impl GroupCommit {
+    fn new(syncer: Box<dyn WalSync>) -> Self {
+        Self {
+            committed: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            sync_lock: Mutex::new(()),
+            failed: AtomicBool::new(false),
+            syncer,
+        }
+    }
+
+    fn check_healthy(&self) -> StoreResult<()> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(StoreError::Internal(
+                "an earlier fsync of the WAL failed; refusing writes until restart".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Called under the writer lock right after a commit: that commit's sequence number.
+    fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Returns once an fsync that began after commit `seq` completed has succeeded.
+    fn make_durable(&self, seq: u64) -> StoreResult<()> {
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return self.check_healthy();
+        }
+        let _turn = lock(&self.sync_lock);
+        self.check_healthy()?;
+        if self.synced.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        // Every commit up to `upto` has finished writing its frames (the number is taken
+        // after the COMMIT returns), so the fsync below covers all of them.
+        let upto = self.committed.load(Ordering::Acquire);
+        if let Err(err) = self.syncer.sync() {
+            self.failed.store(true, Ordering::Release);
+            return Err(StoreError::Internal(format!(
+                "fsync of the WAL failed: {err}"
+            )));
+        }
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// The `-wal` file beside the database, as SQLite names it.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_os_string();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let at = format!("{what} {}", path.display());
+    move |e| StoreError::Internal(format!("{at}: {e}"))
+}
+
+/// Opens the `-wal` file for [`WalFile`] and makes it and its directory entry durable (SQLite
+/// would fsync the directory on the first sync of a new WAL; with group commit that first
+/// sync is ours).
+fn open_wal(db: &Path) -> StoreResult<Box<dyn WalSync>> {
+    let wal = wal_path(db);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&wal)
+        .map_err(io_err("opening", &wal))?;
+    file.sync_all().map_err(io_err("syncing", &wal))?;
+    if let Some(dir) = db.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("syncing directory", dir))?;
+    }
+    Ok(Box::new(WalFile(file)))
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -67,14 +205,23 @@ fn connect(path: &Path) -> StoreResult<Connection> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
     )?;
+    // NORMAL: a commit does not fsync; `SqliteStore::write` does, shared (`GroupCommit`).
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     )?;
     Ok(conn)
 }
 
 impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, open_wal)
+    }
+
+    /// [`SqliteStore::open`] with the WAL syncer `make_syncer` makes from the database path.
+    fn open_with(
+        path: &Path,
+        make_syncer: impl FnOnce(&Path) -> StoreResult<Box<dyn WalSync>>,
+    ) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
@@ -82,10 +229,15 @@ impl SqliteStore {
         let writer = connect(path)?;
         writer.execute_batch(SCHEMA)?;
         writer.execute_batch(identity::SCHEMA)?;
+        // The schema statements above created the `-wal` file; they become durable with the
+        // syncer's first sync below.
+        let syncer = make_syncer(path)?;
+        syncer.sync().map_err(io_err("syncing", &wal_path(path)))?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            durability: GroupCommit::new(syncer),
         })
     }
 
@@ -114,16 +266,26 @@ impl SqliteStore {
         result
     }
 
+    /// Runs `f` in the write transaction and commits; returns `Ok` only once an fsync of the
+    /// WAL that began after the commit has succeeded ([`GroupCommit`]). When `f` fails the
+    /// transaction rolls back and the error returns at once: nothing changed, nothing to sync.
     pub fn write<T>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let out = f(&mut SqliteTx { conn: &tx })?;
-        tx.commit().map_err(StoreError::from)?;
+        let (out, seq) = {
+            let mut conn = lock(&self.writer);
+            self.durability.check_healthy()?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let out = f(&mut SqliteTx { conn: &tx })?;
+            tx.commit().map_err(StoreError::from)?;
+            (out, self.durability.committed())
+        };
+        // Outside the writer lock: the next transactions run while this one waits for its
+        // fsync, and are covered by the same or the next one.
+        self.durability.make_durable(seq)?;
         Ok(out)
     }
 }

@@ -13,7 +13,7 @@ enum TestDb {
 }
 
 /// Removed with everything in it when dropped.
-struct TempDir(std::path::PathBuf);
+pub(crate) struct TempDir(pub(crate) std::path::PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -30,10 +30,13 @@ impl TestDb {
     }
 }
 
+/// A fresh directory name under the temp dir (not created).
+pub(crate) fn temp_dir(what: &str) -> TempDir {
+    TempDir(std::env::temp_dir().join(format!("ecsim-store-{what}-{}", uuid_like())))
+}
+
 fn sqlite_db() -> Option<TestDb> {
-    Some(TestDb::Sqlite(TempDir(
-        std::env::temp_dir().join(format!("ecsim-store-test-{}", uuid_like())),
-    )))
+    Some(TestDb::Sqlite(temp_dir("test")))
 }
 
 pub(crate) fn postgres_base_url() -> String {
