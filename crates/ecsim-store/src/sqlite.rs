@@ -11,8 +11,8 @@
 //! connections that read consistent snapshots concurrently with the writer.
 
 use crate::{
-    DiskQuery, IdempotentRecord, ImageQuery, InstanceQuery, NonceRecord, Page, SnapshotQuery,
-    StoreError, StoreResult, TagQuery, TagRow, TaskQuery, Tx,
+    DiskQuery, IdempotentRecord, ImageExtras, ImageQuery, InstanceQuery, NonceRecord, Page,
+    SnapshotQuery, StoreError, StoreResult, TagQuery, TagRow, TaskQuery, Tx,
 };
 use ecsim_core::Millis;
 use ecsim_core::model::{
@@ -33,6 +33,8 @@ mod group_commit_tests;
 mod identity;
 
 const SCHEMA: &str = include_str!("schema.sql");
+/// The owner `image_counts` records system images under (`images.owner` is NULL for them).
+const SYSTEM_OWNER: i64 = -1;
 // Enough for every blocking worker that reads at once; opening a connection costs far more than keeping one.
 const MAX_IDLE_READERS: usize = 64;
 
@@ -302,10 +304,6 @@ fn from_doc<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
     serde_json::from_str(doc).map_err(json_err)
 }
 
-fn bool_sql(b: bool) -> SqlValue {
-    SqlValue::Integer(i64::from(b))
-}
-
 fn page_bounds(offset: u64, limit: u64) -> (i64, i64) {
     (
         i64::try_from(limit).unwrap_or(i64::MAX),
@@ -401,6 +399,20 @@ impl SqliteTx<'_> {
             total: u64::try_from(total).unwrap_or(0),
             items,
         })
+    }
+
+    /// Live images of one owner (`SYSTEM_OWNER`: system images) in a region with one of these
+    /// statuses (none: any), from the counters the triggers on `images` maintain.
+    fn live_images(&self, region_id: &str, owner: i64, statuses: &[String]) -> StoreResult<u64> {
+        let list = serde_json::to_string(statuses).map_err(json_err)?;
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(SUM(live), 0) FROM image_counts WHERE region_id = ? AND owner = ?
+                   AND (? = '[]' OR status IN (SELECT value FROM json_each(?)))",
+            )?
+            .query_row(params![region_id, owner, list, list], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn docs<T: DeserializeOwned>(&self, sql: &str, arg: i64) -> StoreResult<Vec<T>> {
@@ -580,78 +592,218 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn find_images(&mut self, q: &ImageQuery) -> StoreResult<Page<Image>> {
-        let mut sql = String::from("FROM images WHERE region_id = ? AND deleted_at IS NULL");
-        let mut args = vec![SqlValue::Text(q.region_id.clone())];
+        // One SELECT per owner branch the query covers, each written only when enabled, so
+        // every branch is a plain `owner = ?` / `owner IS NULL` that `images_by_owner` serves
+        // in `created_at DESC, id` order; UNION ALL merges the ordered branches and LIMIT stops
+        // the merge after one page instead of sorting every image of the region.
         let caller = SqlValue::Integer(q.caller);
-        sql.push_str(
-            " AND ((? AND owner IS NULL) OR (? AND owner = ?)
-                   OR (? AND owner <> ? AND EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = images.id AND s.account_id = ?))
-                   OR (? AND owner <> ? AND is_public = 1))",
-        );
-        args.extend([
-            bool_sql(q.owners.system),
-            bool_sql(q.owners.own),
-            caller.clone(),
-            bool_sql(q.owners.shared_with_me),
-            caller.clone(),
-            caller.clone(),
-            bool_sql(q.owners.community),
-            caller,
-        ]);
+        let mut arms: Vec<(String, Vec<SqlValue>, Option<i64>)> = Vec::new();
+        if q.owners.system {
+            arms.push(("owner IS NULL".into(), Vec::new(), Some(SYSTEM_OWNER)));
+        }
+        if q.owners.own {
+            arms.push(("owner = ?".into(), vec![caller.clone()], Some(q.caller)));
+        }
+        if q.owners.shared_with_me {
+            arms.push((
+                "owner <> ? AND id IN (SELECT image_id FROM image_shares WHERE account_id = ?)"
+                    .into(),
+                vec![caller.clone(), caller.clone()],
+                None,
+            ));
+        }
+        if q.owners.community {
+            // An image both public and shared with the caller is listed once, by the branch above.
+            let mut arm = String::from("owner <> ? AND is_public = 1");
+            let mut args = vec![caller.clone()];
+            if q.owners.shared_with_me {
+                arm.push_str(
+                    " AND id NOT IN (SELECT image_id FROM image_shares WHERE account_id = ?)",
+                );
+                args.push(caller);
+            }
+            arms.push((arm, args, None));
+        }
+        if arms.is_empty() {
+            return Ok(Page::default());
+        }
+        let mut filters = String::new();
+        let mut fargs: Vec<SqlValue> = Vec::new();
         if !q.ids.is_empty() {
-            push_in(&mut sql, &mut args, "id", &q.ids);
+            push_in(&mut filters, &mut fargs, "id", &q.ids);
         }
         if let Some(owner) = q.owner_id {
-            sql.push_str(" AND owner = ?");
-            args.push(SqlValue::Integer(owner));
+            filters.push_str(" AND owner = ?");
+            fargs.push(SqlValue::Integer(owner));
         }
         if let Some(name) = &q.name_contains {
-            sql.push_str(" AND instr(name, ?) > 0");
-            args.push(SqlValue::Text(name.clone()));
+            filters.push_str(" AND instr(name, ?) > 0");
+            fargs.push(SqlValue::Text(name.clone()));
         }
         if let Some(family) = &q.family {
-            sql.push_str(" AND family = ?");
-            args.push(SqlValue::Text(family.clone()));
-        }
-        if !q.statuses.is_empty() {
-            let statuses: Vec<String> = q.statuses.iter().map(|s| s.as_str().to_string()).collect();
-            push_in(&mut sql, &mut args, "status", &statuses);
+            filters.push_str(" AND family = ?");
+            fargs.push(SqlValue::Text(family.clone()));
         }
         if let Some(os) = q.os_type {
-            sql.push_str(" AND os_type = ?");
-            args.push(SqlValue::Text(os.as_str().into()));
+            filters.push_str(" AND os_type = ?");
+            fargs.push(SqlValue::Text(os.as_str().into()));
         }
         if let Some(arch) = q.architecture {
-            sql.push_str(" AND arch = ?");
-            args.push(SqlValue::Text(arch.as_str().into()));
+            filters.push_str(" AND arch = ?");
+            fargs.push(SqlValue::Text(arch.as_str().into()));
         }
         if let Some(in_use) = q.in_use {
-            sql.push_str(if in_use {
+            filters.push_str(if in_use {
                 " AND EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id AND i.region_id = images.region_id)"
             } else {
                 " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.image_id = images.id AND i.region_id = images.region_id)"
             });
         }
         if let Some(snapshot) = &q.snapshot_id {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM image_snapshots s WHERE s.image_id = images.id AND s.snapshot_id = ?)");
-            args.push(SqlValue::Text(snapshot.clone()));
+            filters.push_str(" AND EXISTS (SELECT 1 FROM image_snapshots s WHERE s.image_id = images.id AND s.snapshot_id = ?)");
+            fargs.push(SqlValue::Text(snapshot.clone()));
         }
         if let Some(from) = q.created_from {
-            sql.push_str(" AND created_at >= ?");
-            args.push(SqlValue::Integer(from));
+            filters.push_str(" AND created_at >= ?");
+            fargs.push(SqlValue::Integer(from));
         }
         if let Some(to) = q.created_to {
-            sql.push_str(" AND created_at <= ?");
-            args.push(SqlValue::Integer(to));
+            filters.push_str(" AND created_at <= ?");
+            fargs.push(SqlValue::Integer(to));
         }
         push_tag_filters(
-            &mut sql,
-            &mut args,
+            &mut filters,
+            &mut fargs,
             ResourceType::Image.as_str(),
             "images.id",
             &q.tags,
         );
-        self.paged_docs(&sql, "created_at DESC, id", args, q.offset, q.limit)
+        // Only the filters above stop the maintained counters from answering TotalCount.
+        let counted = filters.is_empty();
+        let statuses: Vec<String> = q.statuses.iter().map(|s| s.as_str().to_string()).collect();
+        if !statuses.is_empty() {
+            push_in(&mut filters, &mut fargs, "status", &statuses);
+        }
+        let region = SqlValue::Text(q.region_id.clone());
+        let arm_sql = |select: &str, arm: &str| {
+            format!(
+                "SELECT {select} FROM images WHERE region_id = ? AND deleted_at IS NULL AND {arm}{filters}"
+            )
+        };
+        let arm_args = |args: &[SqlValue]| -> Vec<SqlValue> {
+            std::iter::once(region.clone())
+                .chain(args.iter().cloned())
+                .chain(fargs.iter().cloned())
+                .collect()
+        };
+
+        let mut sql = String::new();
+        let mut args: Vec<SqlValue> = Vec::new();
+        for (i, (arm, a, _)) in arms.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&arm_sql("created_at, id, doc", arm));
+            args.extend(arm_args(a));
+        }
+        sql.push_str(" ORDER BY 1 DESC, 2 LIMIT ? OFFSET ?");
+        let (lim, off) = page_bounds(q.offset, q.limit);
+        args.push(SqlValue::Integer(lim));
+        args.push(SqlValue::Integer(off));
+        let docs = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(2))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = docs
+            .iter()
+            .map(|d| from_doc(d))
+            .collect::<StoreResult<Vec<Image>>>()?;
+
+        // A first page that is not full holds every match: nothing to count.
+        if q.offset == 0 && (items.len() as u64) < q.limit {
+            return Ok(Page {
+                total: items.len() as u64,
+                items,
+            });
+        }
+        let mut total = 0u64;
+        for (arm, a, owner_key) in &arms {
+            total += match owner_key {
+                Some(owner) if counted => self.live_images(&q.region_id, *owner, &statuses)?,
+                _ => {
+                    let n: i64 = self
+                        .conn
+                        .prepare_cached(&arm_sql("COUNT(*)", arm))?
+                        .query_row(params_from_iter(arm_args(a).iter()), |r| r.get(0))?;
+                    u64::try_from(n).unwrap_or(0)
+                }
+            };
+        }
+        Ok(Page { total, items })
+    }
+
+    fn image_listing_extras(
+        &mut self,
+        region_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<ImageExtras>> {
+        // Three queries for the whole page instead of three per image; the ids travel as one
+        // JSON array, so the statements stay the same whatever the page holds.
+        let list = serde_json::to_string(ids).map_err(json_err)?;
+        let mut at: std::collections::HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let mut extras: Vec<ImageExtras> = ids.iter().map(|_| ImageExtras::default()).collect();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT resource_id, key, value FROM tags
+                 WHERE resource_type = ? AND resource_id IN (SELECT value FROM json_each(?))
+                 ORDER BY resource_id, key",
+            )?;
+            let mut rows = stmt.query(params![ResourceType::Image.as_str(), list])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                if let Some(&i) = at.get(id.as_str()) {
+                    extras[i].tags.push(Tag {
+                        key: r.get(1)?,
+                        value: r.get(2)?,
+                    });
+                }
+            }
+        }
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT image_id FROM instances
+                 WHERE region_id = ? AND image_id IN (SELECT value FROM json_each(?))
+                 GROUP BY image_id",
+            )?;
+            let mut rows = stmt.query(params![region_id, list])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                if let Some(&i) = at.get(id.as_str()) {
+                    extras[i].in_use = true;
+                }
+            }
+        }
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT image_id, COUNT(*) FROM image_shares
+                 WHERE image_id IN (SELECT value FROM json_each(?)) GROUP BY image_id",
+            )?;
+            let mut rows = stmt.query([list])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let n: i64 = r.get(1)?;
+                if let Some(&i) = at.get(id.as_str()) {
+                    extras[i].shared_accounts = u64::try_from(n).unwrap_or(0);
+                }
+            }
+        }
+        at.clear();
+        Ok(extras)
     }
 
     fn image_name_taken(

@@ -88,6 +88,7 @@ on_both_backends!(
     copy_tasks_are_found_by_source,
     identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction,
     identity_policies_versions_and_generation,
+    listing_totals_follow_every_change_and_extras_come_batched,
 );
 
 fn uuid_like() -> String {
@@ -759,6 +760,157 @@ fn sharing_and_community_visibility(db: &TestDb) {
         .write(|tx| Ok(tx.unshare_image("m-shared", 2)?))
         .unwrap();
     assert!(visible(2, shared).is_empty());
+}
+
+fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            for n in 0..3 {
+                let mut sys = image(&format!("sys-{n}"), None, n);
+                if n == 0 {
+                    sys.status = ImageStatus::Creating;
+                }
+                tx.put_image(&sys)?;
+            }
+            for n in 0..12 {
+                let mut own = image(&format!("m-{n:02}"), Some(1), 100 + n);
+                if n < 2 {
+                    own.status = ImageStatus::Creating;
+                }
+                tx.put_image(&own)?;
+            }
+            // Another account's image, public and shared with account 1 as well.
+            let mut both = image("m-both", Some(2), 50);
+            both.is_public = true;
+            tx.put_image(&both)?;
+            tx.share_image("m-both", 1, 1)?;
+            tx.share_image("m-05", 2, 1)?;
+            tx.share_image("m-05", 3, 1)?;
+            tx.put_instance(&instance("i-1", "web", "m-07", 1))?;
+            tx.set_tag(
+                1,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-07",
+                &Tag {
+                    key: "b".into(),
+                    value: "2".into(),
+                },
+            )?;
+            tx.set_tag(
+                1,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-07",
+                &Tag {
+                    key: "a".into(),
+                    value: "1".into(),
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let page = |q: &ImageQuery| store.read(|tx| Ok(tx.find_images(q)?)).unwrap();
+    let mut q = query(1);
+    q.statuses = vec![ImageStatus::Available];
+    q.limit = 5;
+    // 2 system + 10 own + 1 shared, newest first.
+    let first = page(&q);
+    assert_eq!(first.total, 13);
+    assert_eq!(
+        ids(first, |i| &i.id),
+        ["m-11", "m-10", "m-09", "m-08", "m-07"]
+    );
+    q.offset = 10;
+    let last = page(&q);
+    assert_eq!(
+        (last.total, ids(last, |i| &i.id)),
+        (
+            13,
+            vec!["m-both".to_string(), "sys-2".into(), "sys-1".into()]
+        )
+    );
+    q.statuses.clear();
+    assert_eq!(page(&q).total, 16, "every status");
+    q.statuses = vec![ImageStatus::Available];
+
+    store
+        .write(|tx| {
+            let mut gone = tx.image("cn-hangzhou", "m-11")?.unwrap();
+            gone.deleted_at = Some(500);
+            tx.put_image(&gone)?;
+            let mut ready = tx.image("cn-hangzhou", "m-00")?.unwrap();
+            ready.status = ImageStatus::Available;
+            tx.put_image(&ready)?;
+            let mut ready = tx.image("cn-hangzhou", "sys-0")?.unwrap();
+            ready.status = ImageStatus::Available;
+            Ok(tx.put_image(&ready)?)
+        })
+        .unwrap();
+    q.offset = 0;
+    assert_eq!(page(&q).total, 14, "one deleted, two became Available");
+    let mut self_only = q.clone();
+    self_only.owners = OwnerSet {
+        own: true,
+        ..Default::default()
+    };
+    assert_eq!(page(&self_only).total, 10);
+    self_only.name_contains = Some("m-0".into());
+    assert_eq!(
+        page(&self_only).total,
+        9,
+        "a filter the counters cannot answer"
+    );
+    // Shared with the caller and public: listed once.
+    let mut others = query(1);
+    others.owners = OwnerSet {
+        shared_with_me: true,
+        community: true,
+        ..Default::default()
+    };
+    others.limit = 1;
+    let listed = page(&others);
+    assert_eq!(
+        (listed.total, ids(listed, |i| &i.id)),
+        (1, vec!["m-both".to_string()])
+    );
+    // Reopening keeps the counts.
+    drop(store);
+    let store = db.open();
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 14);
+
+    let wanted: Vec<String> = ["m-07", "m-05", "m-01", "nope"].map(String::from).to_vec();
+    let extras = store
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted)?))
+        .unwrap();
+    assert_eq!(extras.len(), 4);
+    assert_eq!(
+        extras[0],
+        ImageExtras {
+            tags: vec![
+                Tag {
+                    key: "a".into(),
+                    value: "1".into()
+                },
+                Tag {
+                    key: "b".into(),
+                    value: "2".into()
+                }
+            ],
+            in_use: true,
+            shared_accounts: 0,
+        }
+    );
+    assert_eq!(
+        extras[1],
+        ImageExtras {
+            shared_accounts: 2,
+            ..Default::default()
+        }
+    );
+    assert_eq!(extras[2], ImageExtras::default());
+    assert_eq!(extras[3], ImageExtras::default());
 }
 
 fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {
