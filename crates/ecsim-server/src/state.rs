@@ -1,5 +1,6 @@
 //! What every request can reach: the store, the byte store, the clock, settings and caches.
 
+use crate::auth::RootKeyCache;
 use crate::nonce::NonceCache;
 use ecsim_blob::{BlobStore, DirStore, OssRoot, Qemu};
 use ecsim_core::Clock;
@@ -61,6 +62,7 @@ pub struct AppState {
     /// The region catalog, read once at start (it never changes while running).
     pub regions: Vec<Region>,
     pub nonces: NonceCache,
+    pub root_keys: RootKeyCache,
     /// Woken when a timed creation starts, so the completion worker recomputes its deadline.
     pub completions: Notify,
     /// Woken when a task is queued or cancelled.
@@ -133,6 +135,7 @@ impl AppState {
             settings,
             regions,
             nonces,
+            root_keys: RootKeyCache::default(),
             completions: Notify::new(),
             tasks: Notify::new(),
             blobs: Arc::new(blobs),
