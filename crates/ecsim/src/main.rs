@@ -5,11 +5,6 @@ mod explain;
 mod serve;
 
 use clap::{Parser, Subcommand};
-
-// Under load glibc's malloc/free (arena locks, `malloc_consolidate`) took over a quarter of the
-// server's CPU on DescribeImages by id (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
