@@ -79,12 +79,8 @@ BEGIN
     SELECT NEW.region_id, coalesce(NEW.owner, -1), NEW.status, 1 WHERE NEW.deleted_at IS NULL
     ON CONFLICT DO UPDATE SET live = live + 1;
 END;
--- Data dirs made before the counters existed: count once (idempotent: REPLACE).
-INSERT OR REPLACE INTO image_counts(region_id, owner, status, live)
-SELECT region_id, coalesce(owner, -1), status, COUNT(*) FROM images
-WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'image_counts')
-GROUP BY 1, 2, 3;
-INSERT OR IGNORE INTO meta(key, value) VALUES ('image_counts', 'kept by triggers');
+-- Data dirs made before the counters existed are counted once at open (`COUNT_IMAGES` in
+-- sqlite.rs).
 
 CREATE TABLE IF NOT EXISTS image_snapshots (
     image_id    TEXT NOT NULL,

@@ -1354,3 +1354,38 @@ mod postgres_only {
         assert_eq!(value.as_deref(), Some("v"));
     }
 }
+
+#[test]
+fn sqlite_counts_the_images_of_a_data_dir_made_before_the_counters() {
+    let db = sqlite_db().unwrap();
+    let store = db.open();
+    store
+        .write(|tx| {
+            for n in 0..7 {
+                tx.put_image(&image(&format!("m-{n}"), Some(1), n))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    // As an older ecsim left it: no counters, no triggers.
+    let TestDb::Sqlite(dir) = &db else {
+        unreachable!()
+    };
+    rusqlite::Connection::open(dir.0.join("ecsim.db"))
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER image_counts_on_insert; DROP TRIGGER image_counts_on_delete;
+             DROP TRIGGER image_counts_on_update; DROP TABLE image_counts;
+             DELETE FROM meta WHERE key = 'image_counts';",
+        )
+        .unwrap();
+    let store = db.open();
+    let mut q = query(1);
+    q.limit = 2;
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 7);
+    store
+        .write(|tx| Ok(tx.put_image(&image("m-new", Some(1), 9))?))
+        .unwrap();
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 8);
+}
