@@ -267,6 +267,8 @@ fn check_timestamp(app: &AppState, text: &str) -> Result<(), ApiError> {
 
 fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), ApiError> {
     let now = app.clock.now();
+    // Before `first_use`: see `NonceCache::is_loaded`.
+    let earlier_runs_loaded = app.nonces.is_loaded();
     if !app.nonces.first_use(access_key_id, nonce, now) {
         return Err(ApiError::new(Code::SignatureNonceUsed));
     }
@@ -282,6 +284,14 @@ fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), A
             return Err(ApiError::new(Code::SignatureNonceUsed));
         }
         return Ok(());
+    }
+    // Start-up has not finished loading earlier runs' nonces: ask the database.
+    if !earlier_runs_loaded
+        && app
+            .store
+            .nonce_recorded(access_key_id, nonce, now - app.nonces.retention_ms())?
+    {
+        return Err(ApiError::new(Code::SignatureNonceUsed));
     }
     // Persisted with the request's own write, or by the flusher for reads.
     app.store.record_nonce(record);

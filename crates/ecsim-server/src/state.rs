@@ -97,13 +97,8 @@ fn node_id(data_dir: &std::path::Path) -> Result<String, ApiError> {
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ApiError> {
         let regions = store.read(|tx| Ok(tx.regions()?))?;
+        // Earlier runs' nonces are loaded by `preload_nonces`, after start-up.
         let nonces = NonceCache::new(settings.timestamp_window_ms);
-        let recent = store.nonces_since(clock.now() - nonces.retention_ms())?;
-        nonces.preload(
-            recent
-                .into_iter()
-                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
-        );
         let blobs = match &settings.blob_dir {
             Some(dir) => DirStore::open_root(dir),
             None => DirStore::open(&settings.data_dir),
@@ -143,6 +138,24 @@ impl AppState {
             oss,
             node_id,
         })
+    }
+
+    /// Loads the nonces earlier runs accepted within the retention, so their replays are
+    /// refused from memory. After heavy use that is hundreds of thousands of rows (most of a
+    /// second), so `ecsim serve` runs it after it starts answering; until it is done,
+    /// authentication looks up each nonce it has not seen in the database as well.
+    pub fn preload_nonces(&self) -> Result<(), ApiError> {
+        let recent = self
+            .store
+            .nonces_since(self.clock.now() - self.nonces.retention_ms())?;
+        let count = recent.len();
+        self.nonces.preload(
+            recent
+                .into_iter()
+                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
+        );
+        tracing::debug!(count, "nonces of earlier runs loaded");
+        Ok(())
     }
 
     pub fn region(&self, id: &str) -> Option<&Region> {

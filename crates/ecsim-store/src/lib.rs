@@ -317,6 +317,13 @@ pub trait Tx: IdentityTx {
     fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()>;
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()>;
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>>;
+    /// Whether this nonce of this key was recorded at `since` or later.
+    fn nonce_recorded(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> StoreResult<bool>;
 
     /// Images still `Creating` on a timer that is due by `now`.
     fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>>;
@@ -453,6 +460,17 @@ impl Store {
     /// Writes queued nonces and forgets those seen before `forget_before`.
     pub fn flush_nonces(&self, forget_before: Millis) -> Result<(), ApiError> {
         self.write(|tx| Ok(tx.delete_nonces_before(forget_before)?))
+    }
+
+    /// Whether this nonce was written by a run before this one (nonces of this run are in
+    /// memory). Asked while [`Store::nonces_since`] is still being loaded.
+    pub fn nonce_recorded(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> Result<bool, ApiError> {
+        self.read(|tx| Ok(tx.nonce_recorded(access_key_id, nonce, since)?))
     }
 
     /// Nonces seen since `since`, to refuse their replay after a restart.

@@ -1352,6 +1352,18 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn nonce_recorded(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM nonces WHERE access_key_id = $1 AND nonce = $2 AND seen_at >= $3)",
+            &[&access_key_id, &nonce, &since],
+        )
+    }
+
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
         let rows = self.rows(
             "SELECT access_key_id, nonce, seen_at FROM nonces WHERE seen_at >= $1",

@@ -1257,6 +1257,18 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn nonce_recorded(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM nonces WHERE access_key_id = ? AND nonce = ? AND seen_at >= ?)",
+            &[&access_key_id, &nonce, &since],
+        )
+    }
+
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT access_key_id, nonce, seen_at FROM nonces WHERE seen_at >= ?",

@@ -997,6 +997,13 @@ fn client_tokens_and_nonces(db: &TestDb) {
         .unwrap();
     let seen = store.nonces_since(0).unwrap();
     assert_eq!(seen.len(), 2);
+    assert!(store.nonce_recorded("ak", "n2", 20).unwrap());
+    assert!(
+        !store.nonce_recorded("ak", "n2", 21).unwrap(),
+        "older than asked"
+    );
+    assert!(!store.nonce_recorded("other", "n2", 0).unwrap());
+    assert!(!store.nonce_recorded("ak", "n9", 0).unwrap());
     assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
     store.flush_nonces(15).unwrap();
     assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);

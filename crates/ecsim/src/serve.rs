@@ -139,6 +139,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         ..Settings::default()
     };
     let state = Arc::new(AppState::new(store, clock, settings).map_err(|e| e.to_string())?);
+    let loader = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = loader.preload_nonces() {
+            // Authentication keeps asking the database for each unseen nonce: still correct.
+            tracing::warn!(error = %err, "loading earlier nonces failed");
+        }
+    });
     tokio::spawn(run_completions(Arc::clone(&state)));
     tokio::spawn(run_nonce_flusher(Arc::clone(&state)));
     tokio::spawn(run_task_workers(Arc::clone(&state)));
