@@ -10,8 +10,42 @@ use ecsim_core::model::{AccountId, KeyStatus, Secret};
 use ecsim_store::NonceRecord;
 use ecsim_wire::signature::{v1, v3};
 use ecsim_wire::{ApiError, Code, Params};
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::RwLock;
 use subtle::ConstantTimeEq;
+
+/// Active account root keys seen so far, so the common call (the account owner's) reads no
+/// AccessKey from the database. Sound because a root key never changes once written: no code
+/// path updates or deletes a row of `access_keys` (status is fixed at creation; disabling and
+/// deleting exist only for RAM users' keys, which are not cached and so are refused on the very
+/// next request, on every node). Whoever adds a way to change a root key must clear this cache
+/// on that path, and, with PostgreSQL, on every node. Not-found and inactive answers are never
+/// cached: a key created later, even by another process, is found at once.
+#[derive(Default)]
+pub struct RootKeyCache {
+    keys: RwLock<HashMap<String, (AccountId, Secret)>>,
+}
+
+/// Enough for every account of a test or benchmark; past it, lookups go to the database.
+const ROOT_KEY_CACHE_MAX: usize = 10_000;
+
+impl RootKeyCache {
+    fn get(&self, access_key_id: &str) -> Option<(AccountId, Secret)> {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(access_key_id)
+            .cloned()
+    }
+
+    fn remember(&self, access_key_id: &str, account_id: AccountId, secret: &Secret) {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.len() < ROOT_KEY_CACHE_MAX {
+            keys.insert(access_key_id.to_string(), (account_id, secret.clone()));
+        }
+    }
+}
 
 /// The identity behind an AccessKey (spec ram-authorization §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +178,14 @@ fn credential(
     access_key_id: &str,
     security_token: Option<&str>,
 ) -> Result<Credential, ApiError> {
+    if let Some((account_id, secret)) = app.root_keys.get(access_key_id) {
+        return Ok(Credential {
+            account_id,
+            secret,
+            principal: Principal::Root,
+            policies: None,
+        });
+    }
     let now = app.clock.now();
     app.store.read(|tx| {
         if access_key_id.starts_with("STS.") {
@@ -182,6 +224,8 @@ fn credential(
             if key.status != KeyStatus::Active {
                 return Err(ApiError::new(Code::InvalidAccessKeyIdInactive));
             }
+            app.root_keys
+                .remember(access_key_id, key.account_id, &key.secret);
             return Ok(Credential {
                 account_id: key.account_id,
                 secret: key.secret,
@@ -223,6 +267,8 @@ fn check_timestamp(app: &AppState, text: &str) -> Result<(), ApiError> {
 
 fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), ApiError> {
     let now = app.clock.now();
+    // Before `first_use`: see `NonceCache::is_loaded`.
+    let earlier_runs_loaded = app.nonces.is_loaded();
     if !app.nonces.first_use(access_key_id, nonce, now) {
         return Err(ApiError::new(Code::SignatureNonceUsed));
     }
@@ -238,6 +284,14 @@ fn spend_nonce(app: &AppState, access_key_id: &str, nonce: &str) -> Result<(), A
             return Err(ApiError::new(Code::SignatureNonceUsed));
         }
         return Ok(());
+    }
+    // Start-up has not finished loading earlier runs' nonces: ask the database.
+    if !earlier_runs_loaded
+        && app
+            .store
+            .nonce_recorded(access_key_id, nonce, now - app.nonces.retention_ms())?
+    {
+        return Err(ApiError::new(Code::SignatureNonceUsed));
     }
     // Persisted with the request's own write, or by the flusher for reads.
     app.store.record_nonce(record);

@@ -5,10 +5,13 @@
 use ecsim_core::Millis;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct NonceCache {
     retention_ms: Millis,
     inner: Mutex<Inner>,
+    /// Whether the nonces of earlier runs are in `inner` ([`NonceCache::preload`] done).
+    loaded: AtomicBool,
 }
 
 struct Inner {
@@ -24,15 +27,25 @@ impl NonceCache {
                 seen: HashMap::new(),
                 last_sweep: 0,
             }),
+            loaded: AtomicBool::new(false),
         }
     }
 
-    /// Remembers nonces accepted before a restart.
+    /// Whether the nonces of earlier runs are all here. Until then a nonce this cache has not
+    /// seen must also be looked up in the database. Read it before [`NonceCache::first_use`]:
+    /// a preload that finishes in between has then put every earlier nonce in the map.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Remembers nonces accepted before a restart; afterwards [`NonceCache::is_loaded`].
     pub fn preload(&self, records: impl IntoIterator<Item = (String, String, Millis)>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         for (key, nonce, at) in records {
-            inner.seen.insert((key, nonce), at);
+            inner.seen.entry((key, nonce)).or_insert(at);
         }
+        drop(inner);
+        self.loaded.store(true, Ordering::Release);
     }
 
     pub fn retention_ms(&self) -> Millis {

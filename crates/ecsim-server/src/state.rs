@@ -1,5 +1,6 @@
 //! What every request can reach: the store, the byte store, the clock, settings and caches.
 
+use crate::auth::RootKeyCache;
 use crate::nonce::NonceCache;
 use ecsim_blob::{BlobStore, DirStore, OssRoot, Qemu};
 use ecsim_core::Clock;
@@ -61,6 +62,7 @@ pub struct AppState {
     /// The region catalog, read once at start (it never changes while running).
     pub regions: Vec<Region>,
     pub nonces: NonceCache,
+    pub root_keys: RootKeyCache,
     /// Woken when a timed creation starts, so the completion worker recomputes its deadline.
     pub completions: Notify,
     /// Woken when a task is queued or cancelled.
@@ -95,13 +97,8 @@ fn node_id(data_dir: &std::path::Path) -> Result<String, ApiError> {
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ApiError> {
         let regions = store.read(|tx| Ok(tx.regions()?))?;
+        // Earlier runs' nonces are loaded by `preload_nonces`, after start-up.
         let nonces = NonceCache::new(settings.timestamp_window_ms);
-        let recent = store.nonces_since(clock.now() - nonces.retention_ms())?;
-        nonces.preload(
-            recent
-                .into_iter()
-                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
-        );
         let blobs = match &settings.blob_dir {
             Some(dir) => DirStore::open_root(dir),
             None => DirStore::open(&settings.data_dir),
@@ -133,6 +130,7 @@ impl AppState {
             settings,
             regions,
             nonces,
+            root_keys: RootKeyCache::default(),
             completions: Notify::new(),
             tasks: Notify::new(),
             blobs: Arc::new(blobs),
@@ -140,6 +138,24 @@ impl AppState {
             oss,
             node_id,
         })
+    }
+
+    /// Loads the nonces earlier runs accepted within the retention, so their replays are
+    /// refused from memory. After heavy use that is hundreds of thousands of rows (most of a
+    /// second), so `ecsim serve` runs it after it starts answering; until it is done,
+    /// authentication looks up each nonce it has not seen in the database as well.
+    pub fn preload_nonces(&self) -> Result<(), ApiError> {
+        let recent = self
+            .store
+            .nonces_since(self.clock.now() - self.nonces.retention_ms())?;
+        let count = recent.len();
+        self.nonces.preload(
+            recent
+                .into_iter()
+                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
+        );
+        tracing::debug!(count, "nonces of earlier runs loaded");
+        Ok(())
     }
 
     pub fn region(&self, id: &str) -> Option<&Region> {

@@ -193,6 +193,17 @@ pub struct TaskQuery {
     pub limit: u64,
 }
 
+/// What DescribeImages shows of an image beside the image itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageExtras {
+    /// Ordered by key.
+    pub tags: Vec<Tag>,
+    /// Whether an instance in the image's region runs it.
+    pub in_use: bool,
+    /// How many accounts the image is shared with.
+    pub shared_accounts: u64,
+}
+
 /// A stored answer to a request that carried a ClientToken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotentRecord {
@@ -217,6 +228,22 @@ pub trait Tx: IdentityTx {
     fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>>;
     fn put_image(&mut self, image: &Image) -> StoreResult<()>;
     fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
+    /// What a listing shows beside each of these images of the region, in the same order.
+    fn image_listing_extras(
+        &mut self,
+        region_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<ImageExtras>> {
+        ids.iter()
+            .map(|id| {
+                Ok(ImageExtras {
+                    tags: self.tags(ResourceType::Image, id)?,
+                    in_use: self.instances_using_image(region_id, id)? > 0,
+                    shared_accounts: self.shared_accounts(id)?,
+                })
+            })
+            .collect()
+    }
     fn image_name_taken(
         &mut self,
         owner: AccountId,
@@ -290,6 +317,13 @@ pub trait Tx: IdentityTx {
     fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()>;
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()>;
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>>;
+    /// Whether this nonce of this key was recorded at `since` or later.
+    fn nonce_recorded(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> StoreResult<bool>;
 
     /// Images still `Creating` on a timer that is due by `now`.
     fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>>;
@@ -426,6 +460,17 @@ impl Store {
     /// Writes queued nonces and forgets those seen before `forget_before`.
     pub fn flush_nonces(&self, forget_before: Millis) -> Result<(), ApiError> {
         self.write(|tx| Ok(tx.delete_nonces_before(forget_before)?))
+    }
+
+    /// Whether this nonce was written by a run before this one (nonces of this run are in
+    /// memory). Asked while [`Store::nonces_since`] is still being loaded.
+    pub fn nonce_recorded(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> Result<bool, ApiError> {
+        self.read(|tx| Ok(tx.nonce_recorded(access_key_id, nonce, since)?))
     }
 
     /// Nonces seen since `since`, to refuse their replay after a restart.

@@ -863,16 +863,31 @@ impl Tx for PgTx<'_> {
     fn find_images(&mut self, iq: &ImageQuery) -> StoreResult<Page<Image>> {
         let mut q = Query::default();
         let region = q.arg(iq.region_id.clone());
-        let system = q.arg(iq.owners.system);
-        let own = q.arg(iq.owners.own);
-        let caller = q.arg(iq.caller);
-        let shared = q.arg(iq.owners.shared_with_me);
-        let community = q.arg(iq.owners.community);
+        // Only the owner branches the query covers are written, so `self` alone is a plain
+        // `owner = $n` that `images_by_owner` serves in order (bound booleans would hide that
+        // from the planner's generic plan).
+        let mut branches: Vec<String> = Vec::new();
+        if iq.owners.system {
+            branches.push("owner IS NULL".into());
+        }
+        if iq.owners.own || iq.owners.shared_with_me || iq.owners.community {
+            let caller = q.arg(iq.caller);
+            if iq.owners.own {
+                branches.push(format!("owner = {caller}"));
+            }
+            if iq.owners.shared_with_me {
+                branches.push(format!("(owner <> {caller} AND EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = images.id AND s.account_id = {caller}))"));
+            }
+            if iq.owners.community {
+                branches.push(format!("(owner <> {caller} AND is_public)"));
+            }
+        }
+        if branches.is_empty() {
+            return Ok(Page::default());
+        }
         q.sql = format!(
-            "FROM images WHERE region_id = {region} AND deleted_at IS NULL
-               AND (({system} AND owner IS NULL) OR ({own} AND owner = {caller})
-                   OR ({shared} AND owner <> {caller} AND EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = images.id AND s.account_id = {caller}))
-                   OR ({community} AND owner <> {caller} AND is_public))"
+            "FROM images WHERE region_id = {region} AND deleted_at IS NULL AND ({})",
+            branches.join(" OR ")
         );
         if !iq.ids.is_empty() {
             q.push_in("id", &iq.ids);
@@ -1335,6 +1350,18 @@ impl Tx for PgTx<'_> {
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()> {
         self.execute("DELETE FROM nonces WHERE seen_at < $1", &[&before])?;
         Ok(())
+    }
+
+    fn nonce_recorded(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        since: Millis,
+    ) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM nonces WHERE access_key_id = $1 AND nonce = $2 AND seen_at >= $3)",
+            &[&access_key_id, &nonce, &since],
+        )
     }
 
     fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {

@@ -50,6 +50,38 @@ CREATE INDEX IF NOT EXISTS images_public ON images(region_id, is_public) WHERE d
 CREATE INDEX IF NOT EXISTS images_due ON images(ready_at) WHERE status = 'Creating';
 CREATE INDEX IF NOT EXISTS images_by_name ON images(owner, region_id, name) WHERE deleted_at IS NULL;
 
+-- Live (not deleted) images per region, owner (-1: system images) and status, kept by the
+-- triggers below so DescribeImages' TotalCount does not count a million index entries.
+CREATE TABLE IF NOT EXISTS image_counts (
+    region_id TEXT NOT NULL,
+    owner     INTEGER NOT NULL,
+    status    TEXT NOT NULL,
+    live      INTEGER NOT NULL,
+    PRIMARY KEY (region_id, owner, status)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS image_counts_on_insert AFTER INSERT ON images
+WHEN NEW.deleted_at IS NULL BEGIN
+    INSERT INTO image_counts(region_id, owner, status, live)
+    VALUES (NEW.region_id, coalesce(NEW.owner, -1), NEW.status, 1)
+    ON CONFLICT DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS image_counts_on_delete AFTER DELETE ON images
+WHEN OLD.deleted_at IS NULL BEGIN
+    UPDATE image_counts SET live = live - 1
+    WHERE region_id = OLD.region_id AND owner = coalesce(OLD.owner, -1) AND status = OLD.status;
+END;
+CREATE TRIGGER IF NOT EXISTS image_counts_on_update AFTER UPDATE OF region_id, owner, status, deleted_at ON images
+BEGIN
+    UPDATE image_counts SET live = live - 1
+    WHERE OLD.deleted_at IS NULL
+      AND region_id = OLD.region_id AND owner = coalesce(OLD.owner, -1) AND status = OLD.status;
+    INSERT INTO image_counts(region_id, owner, status, live)
+    SELECT NEW.region_id, coalesce(NEW.owner, -1), NEW.status, 1 WHERE NEW.deleted_at IS NULL
+    ON CONFLICT DO UPDATE SET live = live + 1;
+END;
+-- Data dirs made before the counters existed are counted once at open (`COUNT_IMAGES` in
+-- sqlite.rs).
+
 CREATE TABLE IF NOT EXISTS image_snapshots (
     image_id    TEXT NOT NULL,
     snapshot_id TEXT NOT NULL,

@@ -13,7 +13,7 @@ enum TestDb {
 }
 
 /// Removed with everything in it when dropped.
-struct TempDir(std::path::PathBuf);
+pub(crate) struct TempDir(pub(crate) std::path::PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -30,10 +30,13 @@ impl TestDb {
     }
 }
 
+/// A fresh directory name under the temp dir (not created).
+pub(crate) fn temp_dir(what: &str) -> TempDir {
+    TempDir(std::env::temp_dir().join(format!("ecsim-store-{what}-{}", uuid_like())))
+}
+
 fn sqlite_db() -> Option<TestDb> {
-    Some(TestDb::Sqlite(TempDir(
-        std::env::temp_dir().join(format!("ecsim-store-test-{}", uuid_like())),
-    )))
+    Some(TestDb::Sqlite(temp_dir("test")))
 }
 
 pub(crate) fn postgres_base_url() -> String {
@@ -85,6 +88,7 @@ on_both_backends!(
     copy_tasks_are_found_by_source,
     identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction,
     identity_policies_versions_and_generation,
+    listing_totals_follow_every_change_and_extras_come_batched,
 );
 
 fn uuid_like() -> String {
@@ -758,6 +762,157 @@ fn sharing_and_community_visibility(db: &TestDb) {
     assert!(visible(2, shared).is_empty());
 }
 
+fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
+    let store = db.open();
+    store
+        .write(|tx| {
+            for n in 0..3 {
+                let mut sys = image(&format!("sys-{n}"), None, n);
+                if n == 0 {
+                    sys.status = ImageStatus::Creating;
+                }
+                tx.put_image(&sys)?;
+            }
+            for n in 0..12 {
+                let mut own = image(&format!("m-{n:02}"), Some(1), 100 + n);
+                if n < 2 {
+                    own.status = ImageStatus::Creating;
+                }
+                tx.put_image(&own)?;
+            }
+            // Another account's image, public and shared with account 1 as well.
+            let mut both = image("m-both", Some(2), 50);
+            both.is_public = true;
+            tx.put_image(&both)?;
+            tx.share_image("m-both", 1, 1)?;
+            tx.share_image("m-05", 2, 1)?;
+            tx.share_image("m-05", 3, 1)?;
+            tx.put_instance(&instance("i-1", "web", "m-07", 1))?;
+            tx.set_tag(
+                1,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-07",
+                &Tag {
+                    key: "b".into(),
+                    value: "2".into(),
+                },
+            )?;
+            tx.set_tag(
+                1,
+                "cn-hangzhou",
+                ResourceType::Image,
+                "m-07",
+                &Tag {
+                    key: "a".into(),
+                    value: "1".into(),
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let page = |q: &ImageQuery| store.read(|tx| Ok(tx.find_images(q)?)).unwrap();
+    let mut q = query(1);
+    q.statuses = vec![ImageStatus::Available];
+    q.limit = 5;
+    // 2 system + 10 own + 1 shared, newest first.
+    let first = page(&q);
+    assert_eq!(first.total, 13);
+    assert_eq!(
+        ids(first, |i| &i.id),
+        ["m-11", "m-10", "m-09", "m-08", "m-07"]
+    );
+    q.offset = 10;
+    let last = page(&q);
+    assert_eq!(
+        (last.total, ids(last, |i| &i.id)),
+        (
+            13,
+            vec!["m-both".to_string(), "sys-2".into(), "sys-1".into()]
+        )
+    );
+    q.statuses.clear();
+    assert_eq!(page(&q).total, 16, "every status");
+    q.statuses = vec![ImageStatus::Available];
+
+    store
+        .write(|tx| {
+            let mut gone = tx.image("cn-hangzhou", "m-11")?.unwrap();
+            gone.deleted_at = Some(500);
+            tx.put_image(&gone)?;
+            let mut ready = tx.image("cn-hangzhou", "m-00")?.unwrap();
+            ready.status = ImageStatus::Available;
+            tx.put_image(&ready)?;
+            let mut ready = tx.image("cn-hangzhou", "sys-0")?.unwrap();
+            ready.status = ImageStatus::Available;
+            Ok(tx.put_image(&ready)?)
+        })
+        .unwrap();
+    q.offset = 0;
+    assert_eq!(page(&q).total, 14, "one deleted, two became Available");
+    let mut self_only = q.clone();
+    self_only.owners = OwnerSet {
+        own: true,
+        ..Default::default()
+    };
+    assert_eq!(page(&self_only).total, 10);
+    self_only.name_contains = Some("m-0".into());
+    assert_eq!(
+        page(&self_only).total,
+        9,
+        "a filter the counters cannot answer"
+    );
+    // Shared with the caller and public: listed once.
+    let mut others = query(1);
+    others.owners = OwnerSet {
+        shared_with_me: true,
+        community: true,
+        ..Default::default()
+    };
+    others.limit = 1;
+    let listed = page(&others);
+    assert_eq!(
+        (listed.total, ids(listed, |i| &i.id)),
+        (1, vec!["m-both".to_string()])
+    );
+    // Reopening keeps the counts.
+    drop(store);
+    let store = db.open();
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 14);
+
+    let wanted: Vec<String> = ["m-07", "m-05", "m-01", "nope"].map(String::from).to_vec();
+    let extras = store
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted)?))
+        .unwrap();
+    assert_eq!(extras.len(), 4);
+    assert_eq!(
+        extras[0],
+        ImageExtras {
+            tags: vec![
+                Tag {
+                    key: "a".into(),
+                    value: "1".into()
+                },
+                Tag {
+                    key: "b".into(),
+                    value: "2".into()
+                }
+            ],
+            in_use: true,
+            shared_accounts: 0,
+        }
+    );
+    assert_eq!(
+        extras[1],
+        ImageExtras {
+            shared_accounts: 2,
+            ..Default::default()
+        }
+    );
+    assert_eq!(extras[2], ImageExtras::default());
+    assert_eq!(extras[3], ImageExtras::default());
+}
+
 fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {
     let store = db.open();
     store
@@ -842,6 +997,13 @@ fn client_tokens_and_nonces(db: &TestDb) {
         .unwrap();
     let seen = store.nonces_since(0).unwrap();
     assert_eq!(seen.len(), 2);
+    assert!(store.nonce_recorded("ak", "n2", 20).unwrap());
+    assert!(
+        !store.nonce_recorded("ak", "n2", 21).unwrap(),
+        "older than asked"
+    );
+    assert!(!store.nonce_recorded("other", "n2", 0).unwrap());
+    assert!(!store.nonce_recorded("ak", "n9", 0).unwrap());
     assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
     store.flush_nonces(15).unwrap();
     assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);
@@ -1198,4 +1360,39 @@ mod postgres_only {
         };
         assert_eq!(value.as_deref(), Some("v"));
     }
+}
+
+#[test]
+fn sqlite_counts_the_images_of_a_data_dir_made_before_the_counters() {
+    let db = sqlite_db().unwrap();
+    let store = db.open();
+    store
+        .write(|tx| {
+            for n in 0..7 {
+                tx.put_image(&image(&format!("m-{n}"), Some(1), n))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    // As an older ecsim left it: no counters, no triggers.
+    let TestDb::Sqlite(dir) = &db else {
+        unreachable!()
+    };
+    rusqlite::Connection::open(dir.0.join("ecsim.db"))
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER image_counts_on_insert; DROP TRIGGER image_counts_on_delete;
+             DROP TRIGGER image_counts_on_update; DROP TABLE image_counts;
+             DELETE FROM meta WHERE key = 'image_counts';",
+        )
+        .unwrap();
+    let store = db.open();
+    let mut q = query(1);
+    q.limit = 2;
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 7);
+    store
+        .write(|tx| Ok(tx.put_image(&image("m-new", Some(1), 9))?))
+        .unwrap();
+    assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 8);
 }

@@ -48,6 +48,14 @@ pub struct ServeArgs {
     root_access_key_secret: Option<String>,
 }
 
+/// Every request runs its transaction on tokio's blocking pool. Uncapped (512), 32 connections
+/// grew it past 200 threads, each with its own SQLite reader and allocator cache, and the
+/// switching cost DescribeImages by id about a third of its throughput. Too low a cap limits
+/// group commit instead: a write waiting for its fsync holds its thread, so the cap bounds
+/// how many commits one fsync can cover (16 halved RunInstances+DeleteInstance). 64 keeps
+/// both (BENCHMARKS.md).
+const MAX_BLOCKING_THREADS: usize = 64;
+
 pub fn run(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -57,6 +65,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
     {
@@ -130,6 +139,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         ..Settings::default()
     };
     let state = Arc::new(AppState::new(store, clock, settings).map_err(|e| e.to_string())?);
+    let loader = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = loader.preload_nonces() {
+            // Authentication keeps asking the database for each unseen nonce: still correct.
+            tracing::warn!(error = %err, "loading earlier nonces failed");
+        }
+    });
     tokio::spawn(run_completions(Arc::clone(&state)));
     tokio::spawn(run_nonce_flusher(Arc::clone(&state)));
     tokio::spawn(run_task_workers(Arc::clone(&state)));

@@ -197,21 +197,20 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         } else {
             tx.find_images(&query)?
         };
+        let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
+        let extras = tx.image_listing_extras(ctx.region_id(), &ids)?;
         let mut shown = Vec::with_capacity(page.items.len());
-        for image in &page.items {
-            let tags = tx.tags(ResourceType::Image, &image.id)?;
-            let in_use = tx.instances_using_image(&image.region_id, &image.id)? > 0;
-            let shared_accounts = if image.owner == Some(ctx.account()) {
-                tx.shared_accounts(&image.id)?
-            } else {
-                0
-            };
+        for (image, extra) in page.items.iter().zip(&extras) {
             shown.push(present::image(&ImageView {
                 image,
                 caller: ctx.account(),
-                tags: &tags,
-                in_use,
-                shared_accounts,
+                tags: &extra.tags,
+                in_use: extra.in_use,
+                shared_accounts: if image.owner == Some(ctx.account()) {
+                    extra.shared_accounts
+                } else {
+                    0
+                },
                 now: ctx.now,
                 task_percent: creating_task_percent(tx, image)?,
             }));

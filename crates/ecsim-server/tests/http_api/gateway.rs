@@ -356,6 +356,42 @@ async fn unknown_access_key_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_nonce_of_an_earlier_run_is_refused_before_and_after_the_preload() {
+    let app = TestApp::start();
+    let earlier = |nonce: &str| ecsim_store::NonceRecord {
+        access_key_id: app.root.key_id.clone(),
+        nonce: nonce.into(),
+        seen_at: app.now() - 1000,
+    };
+    // As a previous run of the server left them in the database.
+    app.state
+        .store
+        .write(|tx| Ok(tx.insert_nonces(&[earlier("before-run-1"), earlier("before-run-2")])?))
+        .expect("nonces written");
+    // `ecsim serve` loads them after it starts answering; until then the database is asked.
+    assert!(!app.state.nonces.is_loaded());
+    app.call("DescribeRegions")
+        .nonce("before-run-1")
+        .send()
+        .await
+        .err(400, "SignatureNonceUsed");
+    app.call("DescribeRegions").nonce("new-1").send().await.ok();
+    app.state.preload_nonces().expect("nonces loaded");
+    assert!(app.state.nonces.is_loaded());
+    app.call("DescribeRegions")
+        .nonce("before-run-2")
+        .send()
+        .await
+        .err(400, "SignatureNonceUsed");
+    app.call("DescribeRegions")
+        .nonce("new-1")
+        .send()
+        .await
+        .err(400, "SignatureNonceUsed");
+    app.call("DescribeRegions").nonce("new-2").send().await.ok();
+}
+
+#[tokio::test]
 async fn replayed_nonce_is_refused() {
     let app = TestApp::start();
     let msg = "Specified signature nonce was used already.";
