@@ -130,6 +130,15 @@ pub struct LocalBlob {
 }
 
 impl LocalBlob {
+    /// A downloaded copy at `path`, removed when the value drops.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    pub(crate) fn temporary(path: PathBuf) -> Self {
+        Self {
+            path,
+            temporary: true,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -147,11 +156,10 @@ impl Drop for LocalBlob {
 /// `tokio::task::spawn_blocking` or a worker thread. The trait is object safe
 /// (`Arc<dyn BlobStore>`), so the server chooses the backend at start-up.
 ///
-/// Backends: [`DirStore`] (the default, `DATA_DIR/blobs/<region>/<key>`). An S3/OSS-compatible
-/// backend (the `object_store` crate) is planned behind a cargo feature so default builds stay
-/// lean; it fits this trait as is — `put` streams a multipart upload, `clone_blob` is a
-/// server-side copy, `local` downloads to a temporary file, and its async client is driven with
-/// `tokio::runtime::Handle::block_on`, which is allowed on blocking-pool threads.
+/// Backends: [`DirStore`] (the default, `DATA_DIR/blobs/<region>/<key>`) and, with the cargo
+/// feature `s3`, `S3Store` (an S3-compatible object store by URL, `object_store`): there `put`
+/// streams a multipart upload, `clone_blob` is a server-side copy, `local` downloads to a
+/// temporary file, and the async client runs on the store's own small runtime.
 pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Writes `src` as blob `id`, replacing an existing blob of that id atomically (readers of the
     /// old one, and clones of it, keep the old bytes). Honors the transfer's progress,

@@ -104,6 +104,26 @@ pub(crate) fn copy_to_file(
     dst: &mut File,
     ctl: &mut Transfer<'_>,
 ) -> Result<(u64, String), CopyError> {
+    let (done, sha256) = pump(src, ctl, &mut |data: &[u8]| {
+        if data.iter().all(|&b| b == 0) {
+            dst.seek(SeekFrom::Current(data.len() as i64)).map(|_| ())
+        } else {
+            dst.write_all(data)
+        }
+    })?;
+    // Trailing holes: the seek alone does not extend the file.
+    dst.set_len(done)?;
+    Ok((done, sha256))
+}
+
+/// The one copy loop: reads `src` in chunks, honoring the transfer's cancellation and throttle,
+/// hashes every byte, hands each chunk to `sink` and reports progress after it. Returns
+/// (bytes, sha256 hex).
+pub(crate) fn pump(
+    src: &mut dyn Read,
+    ctl: &mut Transfer<'_>,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> Result<(u64, String), CopyError> {
     let chunk = ctl.chunk_size();
     let mut buf = vec![0u8; chunk];
     let mut hasher = Sha256::new();
@@ -123,11 +143,7 @@ pub(crate) fn copy_to_file(
             pace(start, done + n as u64, chunk as u64, rate, ctl.cancel)?;
         }
         hasher.update(data);
-        if data.iter().all(|&b| b == 0) {
-            dst.seek(SeekFrom::Current(n as i64))?;
-        } else {
-            dst.write_all(data)?;
-        }
+        sink(data)?;
         done += n as u64;
         ctl.report(done);
         reported = true;
@@ -135,8 +151,6 @@ pub(crate) fn copy_to_file(
             break;
         }
     }
-    // Trailing holes: the seek alone does not extend the file.
-    dst.set_len(done)?;
     if !reported {
         ctl.report(0);
     }
