@@ -179,6 +179,21 @@ impl S3Store {
         })
     }
 
+    /// Contacts the server once (a HEAD of a key no blob has): fails when the endpoint, bucket or
+    /// credentials are wrong, so a server can refuse to start instead of failing its first task.
+    /// Safe to call from async code too (it runs on a thread of its own).
+    pub fn check(&self) -> Result<(), BlobError> {
+        let probe = BlobId::new("ecsim-probe", "absent")?;
+        std::thread::scope(|s| {
+            s.spawn(|| match self.head(&probe) {
+                Ok(_) | Err(BlobError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            })
+            .join()
+            .unwrap_or_else(|_| Err(other("the S3 check panicked")))
+        })
+    }
+
     /// The bucket named by the store URL.
     pub fn bucket(&self) -> &str {
         &self.inner.bucket
