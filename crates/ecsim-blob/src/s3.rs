@@ -330,6 +330,7 @@ impl BlobStore for S3Store {
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
         let size = self.head(src)?.size;
@@ -349,7 +350,10 @@ impl BlobStore for S3Store {
             match self.rt()?.block_on(self.inner.client.copy(&from, &to)) {
                 Ok(()) => {
                     ctl.report(size);
-                    let sha256 = self.sha256(dst)?;
+                    let sha256 = match src_sha256 {
+                        Some(known) => known.to_owned(),
+                        None => self.sha256(dst)?,
+                    };
                     return Ok(Cloned {
                         info: BlobInfo { size, sha256 },
                         linked: true,

@@ -202,11 +202,15 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Makes `dst` an independent copy of `src` (possibly in another region): deleting or
     /// replacing either never affects the other. Cheap when the backend can share storage and
     /// the transfer is unthrottled; a throttled transfer always streams, so tests can watch a
-    /// copy in flight. The returned checksum is of the destination as stored.
+    /// copy in flight. The returned checksum is of the destination as stored: computed from the
+    /// bytes written when streamed; for a shared-storage or server-side copy it is `src_sha256`
+    /// when the caller knows the source's (recorded when it was written — blobs are immutable,
+    /// so it still holds), and read back otherwise.
     fn clone_blob(
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError>;
 
@@ -352,6 +356,7 @@ impl BlobStore for DirStore {
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
         let src_path = self.path(src);
@@ -375,7 +380,10 @@ impl BlobStore for DirStore {
             // link-count limit: then stream instead.
             if Self::link(&src_path, &dst_path).is_ok() {
                 ctl.report(size);
-                let sha256 = self.sha256(dst)?;
+                let sha256 = match src_sha256 {
+                    Some(known) => known.to_owned(),
+                    None => self.sha256(dst)?,
+                };
                 return Ok(Cloned {
                     info: BlobInfo { size, sha256 },
                     linked: true,

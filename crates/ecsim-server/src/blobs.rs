@@ -42,3 +42,32 @@ pub fn release(app: &AppState, region: &str, key: &str) {
         tracing::warn!(error = %err, region, key, "releasing image bytes failed");
     }
 }
+
+/// Deletes an image's bytes once nothing needs them any more: the image is deleted (or gone), no
+/// instance in its region runs from it (a Force-deleted image keeps its bytes for them), and no
+/// unfinished copy reads it. Call after every commit that can drop the last reference —
+/// DeleteImage, DeleteInstance(s), the end of a copy or import. Once an image is deleted its
+/// references only ever decrease (nothing new can run from or copy it), so checking after the
+/// commit is race-free: whichever caller drops the last reference frees the bytes, and a second
+/// release finds nothing to delete. Returns whether the bytes were released.
+pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> bool {
+    let unused = app.store.read(|tx| {
+        let deleted = tx
+            .image(region, image_id)?
+            .is_none_or(|image| image.is_deleted());
+        Ok(deleted
+            && tx.instances_using_image(region, image_id)? == 0
+            && !tx.open_copy_of(image_id)?)
+    });
+    match unused {
+        Ok(true) => {
+            release(app, region, image_id);
+            true
+        }
+        Ok(false) => false,
+        Err(err) => {
+            tracing::warn!(error = %err, region, image_id, "checking an image's references failed");
+            false
+        }
+    }
+}

@@ -125,7 +125,7 @@ fn clone_source(
     let result = blobs::ensure_system_blob(app, &source.region, &source.key).and_then(|src| {
         let dst = blobs::blob_id(region, key)?;
         app.blobs
-            .clone_blob(&src, &dst, &mut ecsim_blob::Transfer::new())
+            .clone_blob(&src, &dst, None, &mut ecsim_blob::Transfer::new())
             .map_err(|e| e.to_string())
     });
     match result {

@@ -210,7 +210,12 @@ fn clones_are_independent() {
     let mut reports = Vec::new();
     let mut record = |n| reports.push(n);
     let cloned = store
-        .clone_blob(&src, &dst, &mut Transfer::new().on_progress(&mut record))
+        .clone_blob(
+            &src,
+            &dst,
+            None,
+            &mut Transfer::new().on_progress(&mut record),
+        )
         .expect("clone");
     assert!(cloned.linked, "same filesystem: a hard link");
     assert_eq!(cloned.info, info);
@@ -229,13 +234,18 @@ fn clones_are_independent() {
         .put(&src, &mut data.as_slice(), &mut Transfer::new())
         .expect("put again");
     let again = store
-        .clone_blob(&src, &id("cn-shanghai", "m-dst2"), &mut Transfer::new())
+        .clone_blob(
+            &src,
+            &id("cn-shanghai", "m-dst2"),
+            None,
+            &mut Transfer::new(),
+        )
         .expect("clone");
     assert!(store.delete(&id("cn-shanghai", "m-dst2")).expect("delete"));
     assert_eq!(store.sha256(&src).expect("sha"), again.info.sha256);
 
     assert!(matches!(
-        store.clone_blob(&id("r", "missing"), &dst, &mut Transfer::new()),
+        store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
         Err(BlobError::NotFound(_))
     ));
 }
@@ -254,6 +264,7 @@ fn throttled_clone_streams_and_checksums() {
         .clone_blob(
             &src,
             &dst,
+            None,
             &mut Transfer::new().throttle(NonZeroU64::new(16 << 20)),
         )
         .expect("clone");
@@ -481,7 +492,12 @@ mod conformance {
         let mut reports = Vec::new();
         let mut record = |n| reports.push(n);
         let cloned = store
-            .clone_blob(&src, &dst, &mut Transfer::new().on_progress(&mut record))
+            .clone_blob(
+                &src,
+                &dst,
+                None,
+                &mut Transfer::new().on_progress(&mut record),
+            )
             .expect("clone");
         assert!(
             cloned.linked,
@@ -496,7 +512,7 @@ mod conformance {
         assert!(store.delete(&src).expect("delete"));
         assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
         assert!(matches!(
-            store.clone_blob(&id("r", "missing"), &dst, &mut Transfer::new()),
+            store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
             Err(BlobError::NotFound(_))
         ));
         assert_eq!(
@@ -504,6 +520,44 @@ mod conformance {
             info.sha256,
             "dst untouched"
         );
+    }
+
+    /// A shared-storage (or server-side) clone reports the caller's known checksum instead of
+    /// reading the bytes back; a streamed clone always computes its own.
+    pub fn known_checksum_of_the_source(store: &dyn BlobStore) {
+        let data = pattern(1 << 20);
+        let src = id("cn-hangzhou", "m-src");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let known = "0".repeat(64);
+        let shared = store
+            .clone_blob(
+                &src,
+                &id("cn-shanghai", "a"),
+                Some(&known),
+                &mut Transfer::new(),
+            )
+            .expect("clone");
+        assert!(shared.linked);
+        assert_eq!(
+            shared.info.sha256, known,
+            "taken from the caller, not re-read"
+        );
+        assert_eq!(
+            store.sha256(&id("cn-shanghai", "a")).expect("sha"),
+            info.sha256
+        );
+        let streamed = store
+            .clone_blob(
+                &src,
+                &id("cn-shanghai", "b"),
+                Some(&known),
+                &mut Transfer::new().throttle(NonZeroU64::new(64 << 20)),
+            )
+            .expect("clone");
+        assert!(!streamed.linked);
+        assert_eq!(streamed.info, info, "computed from the bytes written");
     }
 
     pub fn throttled_clone_streams(store: &dyn BlobStore) {
@@ -519,6 +573,7 @@ mod conformance {
             .clone_blob(
                 &src,
                 &dst,
+                None,
                 &mut Transfer::new()
                     .on_progress(&mut record)
                     .throttle(NonZeroU64::new(2 << 20)),
@@ -566,5 +621,6 @@ conformance!(
     cancelled_write_keeps_the_old_blob,
     throttle_waits_and_cancel_is_prompt,
     clones_are_independent,
+    known_checksum_of_the_source,
     throttled_clone_streams,
 );

@@ -1965,3 +1965,121 @@ async fn import_image_without_mapping_one_is_missing_the_system_disk() {
             "An input parameter \"DiskDeviceMapping.1.OSSBucket\" that is mandatory for processing the request is not supplied.",
         );
 }
+
+/// Whether the image's bytes are still stored.
+fn has_bytes(app: &TestApp, region: &str, image: &str) -> bool {
+    let id = ecsim_blob::BlobId::new(region, image).expect("a valid blob id");
+    match app.state.blobs.size(&id) {
+        Ok(_) => true,
+        Err(ecsim_blob::BlobError::NotFound(_)) => false,
+        Err(e) => panic!("blob store failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn force_deleted_image_bytes_live_until_the_last_instance_is_deleted() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let first = app.run_instance(&image).await;
+    let second = app.run_instance(&image).await;
+    let third = app.run_instance(&image).await;
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &image)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(app.describe_image(&image).await.is_none());
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "instances still run from it"
+    );
+    app.call("DeleteInstance")
+        .param("InstanceId", &first)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "two instances still run from it"
+    );
+    app.call("DeleteInstances")
+        .region()
+        .param("InstanceId.1", &second)
+        .param("InstanceId.2", &third)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "the last instance took the bytes along"
+    );
+}
+
+#[tokio::test]
+async fn a_live_image_keeps_its_bytes_when_its_instances_go() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(has_bytes(&app, REGION, &image), "the image is not deleted");
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "no instance, no copy: freed at once"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_copy_source_keeps_its_bytes_until_the_copy_ends() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    drop(workers);
+    // No workers: the copy stays queued while its source is deleted.
+    let copy_id = copy(&app, &image, Some(SHANGHAI)).await;
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the queued copy still reads them"
+    );
+    let _workers = start_workers(&app);
+    let copy_task = task_of(&app, SHANGHAI, &copy_id).await;
+    assert_eq!(
+        wait_task_done(&app, SHANGHAI, &copy_task).await["TaskStatus"],
+        "Finished"
+    );
+    assert!(has_bytes(&app, SHANGHAI, &copy_id));
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "freed when the copy ended"
+    );
+}
