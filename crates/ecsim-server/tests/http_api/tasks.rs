@@ -2083,3 +2083,48 @@ async fn a_deleted_copy_source_keeps_its_bytes_until_the_copy_ends() {
         "freed when the copy ended"
     );
 }
+
+#[tokio::test]
+async fn a_role_name_must_be_an_existing_ram_role_of_the_account() {
+    use crate::ram::{Who, ram};
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    oss.put_raw("disk.raw", MIB);
+    let import_as = |role: &'static str| {
+        app.call("ImportImage")
+            .region()
+            .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
+            .param("DiskDeviceMapping.1.OSSObject", "disk.raw")
+            .param("RoleName", role)
+    };
+    let body = import_as("NoSuchRole")
+        .send()
+        .await
+        .err(403, "NoSetRoletoECSServiceAcount");
+    assert_eq!(
+        body["Message"],
+        "ECS service account Have no right to access your OSS.please attach a role of access your oss to ECS service account."
+    );
+    let trust = serde_json::json!({"Version": "1", "Statement": [{"Effect": "Allow",
+        "Action": "sts:AssumeRole", "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})
+    .to_string();
+    ram(&app, &Who::root(&app), "CreateRole")
+        .param("RoleName", "ImageImporter")
+        .param("AssumeRolePolicyDocument", &trust)
+        .ok()
+        .await;
+    let body = import_as("ImageImporter").send().await.ok();
+    let image = str_of(&body["ImageId"]);
+    assert!(image.starts_with("m-"), "{body}");
+    // Without RoleName the default role is taken as authorized.
+    import(&app, "disk.raw", None).await;
+    // ExportImage checks its RoleName the same way (before looking at the image).
+    app.call("ExportImage")
+        .region()
+        .param("ImageId", &image)
+        .param("OSSBucket", BUCKET)
+        .param("RoleName", "NoSuchRole")
+        .send()
+        .await
+        .err(403, "NoSetRoletoECSServiceAcount");
+}
