@@ -73,6 +73,11 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             current.blob_source = None;
             Ok(tx.put_snapshot(&current)?)
         })?;
+        // The snapshot of a disk whose image was Force-deleted (and whose instance went
+        // meanwhile) was the last reader of the image's bytes.
+        if let Some(source) = &snapshot.blob_source {
+            blobs::release_image_if_unused(app, &source.region, &source.key);
+        }
     }
     let images = app.store.read(|tx| Ok(tx.due_images(now)?))?;
     for image in images {

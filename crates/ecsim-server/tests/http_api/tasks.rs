@@ -2128,3 +2128,42 @@ async fn a_role_name_must_be_an_existing_ram_role_of_the_account() {
         .await
         .err(403, "NoSetRoletoECSServiceAcount");
 }
+
+#[tokio::test]
+async fn a_progressing_snapshot_keeps_a_force_deleted_images_bytes_until_it_is_done() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    let disk = app.system_disk(&instance).await;
+    let snapshot = app.create_snapshot(&disk).await;
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &image)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the progressing snapshot still has to clone them"
+    );
+    app.finish_creations().await;
+    assert!(
+        has_bytes(&app, REGION, &snapshot),
+        "the snapshot got its bytes"
+    );
+    assert!(!has_bytes(&app, REGION, &image), "then the image's went");
+}
