@@ -2167,3 +2167,41 @@ async fn a_progressing_snapshot_keeps_a_force_deleted_images_bytes_until_it_is_d
     );
     assert!(!has_bytes(&app, REGION, &image), "then the image's went");
 }
+
+#[tokio::test]
+async fn delete_image_leaves_the_bytes_to_a_progressing_snapshot() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    let disk = app.system_disk(&instance).await;
+    let snapshot = app.create_snapshot(&disk).await;
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(has_bytes(&app, REGION, &image), "the image is not deleted");
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the snapshot still clones them"
+    );
+    app.finish_creations().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while has_bytes(&app, REGION, &image) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the image's bytes outlived its last reader"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(has_bytes(&app, REGION, &snapshot));
+}
