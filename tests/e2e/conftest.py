@@ -46,7 +46,7 @@ class EcsimServer:
 
     def __init__(self, workdir: Path, *, creation_time_ms: int = CREATION_TIME_MS,
                  root_keys: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET),
-                 extra_args: tuple[str, ...] = ()):
+                 extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None):
         self.binary = ecsim_bin()
         self.workdir = workdir
         self.data_dir = workdir / "data"
@@ -55,6 +55,7 @@ class EcsimServer:
         self.creation_time_ms = creation_time_ms
         self.root_keys = root_keys
         self.extra_args = list(extra_args)  # further `ecsim serve` flags
+        self.extra_env = dict(extra_env or {})  # further environment (e.g. AWS_* for --blob-url)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -85,6 +86,7 @@ class EcsimServer:
         env.setdefault("NO_COLOR", "1")  # plain server logs in failure reports
         if self.root_keys:
             env["ECSIM_ROOT_ACCESS_KEY_ID"], env["ECSIM_ROOT_ACCESS_KEY_SECRET"] = self.root_keys
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:

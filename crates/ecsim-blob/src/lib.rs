@@ -3,9 +3,10 @@
 //! * [`store`] — [`BlobStore`], per-region blob storage. [`DirStore`] keeps blob `region/key` at
 //!   `DATA_DIR/blobs/<region>/<key>`. Blobs are immutable once written (new bytes always go to a
 //!   new temporary file renamed into place), which makes hard-link clones safe: CopyImage and
-//!   CreateImage get independent copies for the price of a link. An S3/OSS-compatible backend
-//!   (`object_store`) is meant to be added behind a cargo feature; the trait is shaped for it
-//!   (see [`BlobStore`]), and nothing here pulls network crates into the default build.
+//!   CreateImage get independent copies for the price of a link.
+//! * `s3` (cargo feature `s3`) — `S3Store`, the same trait on an S3-compatible object store
+//!   (AWS S3, OSS, MinIO, moto) through `object_store`; without the feature nothing here pulls
+//!   network crates into the build.
 //! * [`bucket`] — [`OssRoot`], the `--oss-root` directory ImportImage reads and ExportImage
 //!   writes, with path-traversal and symlink-escape checks.
 //! * [`qemu`] — [`Qemu`], `qemu-img` under a timeout and resource limits: inspection with the
@@ -23,6 +24,8 @@
 
 pub mod bucket;
 pub mod qemu;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod store;
 pub mod transfer;
 
@@ -31,6 +34,8 @@ mod testutil;
 
 pub use bucket::{KeyProblem, OssError, OssNotFound, OssObject, OssRoot};
 pub use qemu::{DiskFormat, DiskInfo, Limiter, Limits, Qemu, QemuError, Refusal};
+#[cfg(feature = "s3")]
+pub use s3::S3Store;
 pub use store::{BlobError, BlobId, BlobInfo, BlobStore, Cloned, DirStore, LocalBlob};
 pub use transfer::{AtomicFile, Transfer};
 

@@ -130,6 +130,15 @@ pub struct LocalBlob {
 }
 
 impl LocalBlob {
+    /// A downloaded copy at `path`, removed when the value drops.
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    pub(crate) fn temporary(path: PathBuf) -> Self {
+        Self {
+            path,
+            temporary: true,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -147,11 +156,10 @@ impl Drop for LocalBlob {
 /// `tokio::task::spawn_blocking` or a worker thread. The trait is object safe
 /// (`Arc<dyn BlobStore>`), so the server chooses the backend at start-up.
 ///
-/// Backends: [`DirStore`] (the default, `DATA_DIR/blobs/<region>/<key>`). An S3/OSS-compatible
-/// backend (the `object_store` crate) is planned behind a cargo feature so default builds stay
-/// lean; it fits this trait as is — `put` streams a multipart upload, `clone_blob` is a
-/// server-side copy, `local` downloads to a temporary file, and its async client is driven with
-/// `tokio::runtime::Handle::block_on`, which is allowed on blocking-pool threads.
+/// Backends: [`DirStore`] (the default, `DATA_DIR/blobs/<region>/<key>`) and, with the cargo
+/// feature `s3`, `S3Store` (an S3-compatible object store by URL, `object_store`): there `put`
+/// streams a multipart upload, `clone_blob` is a server-side copy, `local` downloads to a
+/// temporary file, and the async client runs on the store's own small runtime.
 pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Writes `src` as blob `id`, replacing an existing blob of that id atomically (readers of the
     /// old one, and clones of it, keep the old bytes). Honors the transfer's progress,
@@ -194,11 +202,15 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Makes `dst` an independent copy of `src` (possibly in another region): deleting or
     /// replacing either never affects the other. Cheap when the backend can share storage and
     /// the transfer is unthrottled; a throttled transfer always streams, so tests can watch a
-    /// copy in flight. The returned checksum is of the destination as stored.
+    /// copy in flight. The returned checksum is of the destination as stored: computed from the
+    /// bytes written when streamed; for a shared-storage or server-side copy it is `src_sha256`
+    /// when the caller knows the source's (recorded when it was written — blobs are immutable,
+    /// so it still holds), and read back otherwise.
     fn clone_blob(
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError>;
 
@@ -344,6 +356,7 @@ impl BlobStore for DirStore {
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
         let src_path = self.path(src);
@@ -367,7 +380,10 @@ impl BlobStore for DirStore {
             // link-count limit: then stream instead.
             if Self::link(&src_path, &dst_path).is_ok() {
                 ctl.report(size);
-                let sha256 = self.sha256(dst)?;
+                let sha256 = match src_sha256 {
+                    Some(known) => known.to_owned(),
+                    None => self.sha256(dst)?,
+                };
                 return Ok(Cloned {
                     info: BlobInfo { size, sha256 },
                     linked: true,

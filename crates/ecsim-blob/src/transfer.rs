@@ -9,6 +9,7 @@ use std::num::NonZeroU64;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Buffer size of an unthrottled copy: large enough that syscalls do not dominate a 1 GiB copy.
@@ -104,43 +105,84 @@ pub(crate) fn copy_to_file(
     dst: &mut File,
     ctl: &mut Transfer<'_>,
 ) -> Result<(u64, String), CopyError> {
-    let chunk = ctl.chunk_size();
-    let mut buf = vec![0u8; chunk];
-    let mut hasher = Sha256::new();
-    let mut done: u64 = 0;
-    let mut reported = false;
-    let start = Instant::now();
-    loop {
-        if ctl.is_cancelled() {
-            return Err(CopyError::Cancelled);
-        }
-        let n = read_full(src, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let data = &buf[..n];
-        if let Some(rate) = ctl.rate {
-            pace(start, done + n as u64, chunk as u64, rate, ctl.cancel)?;
-        }
-        hasher.update(data);
+    let (done, sha256) = pump(src, ctl, &mut |data: &[u8]| {
         if data.iter().all(|&b| b == 0) {
-            dst.seek(SeekFrom::Current(n as i64))?;
+            dst.seek(SeekFrom::Current(data.len() as i64)).map(|_| ())
         } else {
-            dst.write_all(data)?;
+            dst.write_all(data)
         }
-        done += n as u64;
-        ctl.report(done);
-        reported = true;
-        if n < buf.len() {
-            break;
-        }
-    }
+    })?;
     // Trailing holes: the seek alone does not extend the file.
     dst.set_len(done)?;
-    if !reported {
-        ctl.report(0);
+    Ok((done, sha256))
+}
+
+/// The one copy loop: reads `src` in chunks, honoring the transfer's cancellation and throttle,
+/// hands each chunk to `sink` and reports progress after it, and hashes every byte. Returns
+/// (bytes, sha256 hex).
+///
+/// Hashing runs on a helper thread, overlapped with reading the next chunk and writing this one
+/// (a few chunk buffers circulate between the two), so a copy costs about the larger of I/O and
+/// SHA-256 rather than their sum.
+pub(crate) fn pump(
+    src: &mut dyn Read,
+    ctl: &mut Transfer<'_>,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> Result<(u64, String), CopyError> {
+    const BUFFERS: usize = 3;
+    let chunk = ctl.chunk_size();
+    let (to_hash, hash_queue) = mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
+    let (give_back, free) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..BUFFERS {
+        // Cannot fail: the receiver is alive.
+        let _ = give_back.send(vec![0u8; chunk]);
     }
-    Ok((done, hex::encode(hasher.finalize())))
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for (buf, n) in hash_queue {
+                hasher.update(&buf[..n]);
+                let _ = give_back.send(buf);
+            }
+            hex::encode(hasher.finalize())
+        });
+        let hasher_gone = || io::Error::other("the hashing thread stopped");
+        let mut copy = || -> Result<u64, CopyError> {
+            let mut done: u64 = 0;
+            let mut reported = false;
+            let start = Instant::now();
+            loop {
+                if ctl.is_cancelled() {
+                    return Err(CopyError::Cancelled);
+                }
+                let mut buf = free.recv().map_err(|_| hasher_gone())?;
+                let n = read_full(src, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                if let Some(rate) = ctl.rate {
+                    pace(start, done + n as u64, chunk as u64, rate, ctl.cancel)?;
+                }
+                sink(&buf[..n])?;
+                let full = n == buf.len();
+                to_hash.send((buf, n)).map_err(|_| hasher_gone())?;
+                done += n as u64;
+                ctl.report(done);
+                reported = true;
+                if !full {
+                    break;
+                }
+            }
+            if !reported {
+                ctl.report(0);
+            }
+            Ok(done)
+        };
+        let copied = copy();
+        drop(to_hash);
+        let sha256 = hasher.join().map_err(|_| CopyError::Io(hasher_gone()))?;
+        Ok((copied?, sha256))
+    })
 }
 
 /// Streams `src` through SHA-256. Returns (bytes, sha256 hex).

@@ -42,3 +42,44 @@ pub fn release(app: &AppState, region: &str, key: &str) {
         tracing::warn!(error = %err, region, key, "releasing image bytes failed");
     }
 }
+
+/// Deletes an image's bytes once nothing needs them any more: the image is deleted, no instance
+/// in its region runs from it (a Force-deleted image keeps its bytes for them), no unfinished
+/// copy reads it, and no progressing snapshot of such an instance's disk still has to clone them.
+/// Call after every commit that can drop the last reference — DeleteImage, DeleteInstance(s),
+/// the end of a copy, an import or a snapshot. Once an image is deleted its references only ever
+/// decrease (nothing new can run from, copy or snapshot it), so checking after the commit is
+/// race-free: whichever caller drops the last reference frees the bytes, and a second release
+/// finds nothing to delete. Only an image row that exists and is deleted qualifies: ids that are
+/// not images (or not in this store) are never freed here. Returns whether the bytes went.
+pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> bool {
+    let unused = app.store.read(|tx| {
+        let deleted = tx
+            .image(region, image_id)?
+            .is_some_and(|image| image.is_deleted());
+        if !deleted
+            || tx.instances_using_image(region, image_id)? > 0
+            || tx.open_copy_of(image_id)?
+        {
+            return Ok(false);
+        }
+        // Every progressing snapshot, whenever due (there are few at any time).
+        let snapshotting = tx
+            .due_snapshots(ecsim_core::Millis::MAX)?
+            .iter()
+            .filter_map(|s| s.blob_source.as_ref())
+            .any(|source| source.region == region && source.key == image_id);
+        Ok(!snapshotting)
+    });
+    match unused {
+        Ok(true) => {
+            release(app, region, image_id);
+            true
+        }
+        Ok(false) => false,
+        Err(err) => {
+            tracing::warn!(error = %err, region, image_id, "checking an image's references failed");
+            false
+        }
+    }
+}

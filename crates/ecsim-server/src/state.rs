@@ -20,6 +20,9 @@ pub struct Settings {
     /// Keep blobs here instead of `data_dir/blobs`: a directory every node of a shared
     /// (PostgreSQL) database mounts, standing in for object storage.
     pub blob_dir: Option<PathBuf>,
+    /// Keep blobs in an S3-compatible object store instead: `s3://BUCKET[/PREFIX]`, endpoint and
+    /// credentials from the `AWS_*` environment. Needs the cargo feature `s3`.
+    pub blob_url: Option<String>,
     /// The OSS emulation for ImportImage/ExportImage: bucket = subdirectory.
     pub oss_root: Option<PathBuf>,
     /// How long CreateImage and CreateSnapshot stay `Creating`/`progressing`.
@@ -43,6 +46,7 @@ impl Default for Settings {
         Self {
             data_dir: PathBuf::from("./ecsim-data"),
             blob_dir: None,
+            blob_url: None,
             oss_root: None,
             creation_time_ms: 2_000,
             max_body_bytes: 1024 * 1024,
@@ -94,33 +98,63 @@ fn node_id(data_dir: &std::path::Path) -> Result<String, ApiError> {
     Ok(id)
 }
 
+/// The blob store the settings name: an S3 bucket (`blob_url`), a shared directory
+/// (`blob_dir`) or `DATA_DIR/blobs`.
+fn open_blobs(settings: &Settings) -> Result<Arc<dyn BlobStore>, ApiError> {
+    if let Some(url) = &settings.blob_url {
+        return open_s3(url, settings);
+    }
+    let blobs = match &settings.blob_dir {
+        Some(dir) => DirStore::open_root(dir),
+        None => DirStore::open(&settings.data_dir),
+    }
+    .map_err(|e| io_failure("opening the blob store", e))?;
+    // Half-written files of a previous run (killed mid-task) are never finished: tasks redo
+    // their work from the start.
+    // A shared blob directory may hold other nodes' live writes: only old leftovers go.
+    let temp_age = if settings.blob_dir.is_some() {
+        std::time::Duration::from_secs(3600)
+    } else {
+        std::time::Duration::ZERO
+    };
+    if let Err(err) = blobs.sweep_temps(temp_age) {
+        tracing::warn!(error = %err, "sweeping unfinished blob files failed");
+    }
+    Ok(Arc::new(blobs))
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(url: &str, settings: &Settings) -> Result<Arc<dyn BlobStore>, ApiError> {
+    // Unfinished multipart uploads of a killed run never become objects; S3 lifecycle rules
+    // (AbortIncompleteMultipartUpload) reclaim their parts.
+    let store = ecsim_blob::S3Store::from_env(url, &settings.data_dir.join("s3-scratch"))
+        .and_then(|s| s.check().map(|()| s))
+        .map_err(|e| {
+            tracing::error!(error = %e, "opening the S3 blob store");
+            ApiError::new(Code::InternalError)
+        })?;
+    tracing::info!(store = ?store, "blobs in S3");
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(_url: &str, _settings: &Settings) -> Result<Arc<dyn BlobStore>, ApiError> {
+    tracing::error!("a blob URL needs an ecsim built with the cargo feature `s3`");
+    Err(ApiError::new(Code::InternalError))
+}
+
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Result<Self, ApiError> {
         let regions = store.read(|tx| Ok(tx.regions()?))?;
         // Earlier runs' nonces are loaded by `preload_nonces`, after start-up.
         let nonces = NonceCache::new(settings.timestamp_window_ms);
-        let blobs = match &settings.blob_dir {
-            Some(dir) => DirStore::open_root(dir),
-            None => DirStore::open(&settings.data_dir),
-        }
-        .map_err(|e| io_failure("opening the blob store", e))?;
+        let blobs = open_blobs(&settings)?;
         let oss = settings
             .oss_root
             .as_deref()
             .map(OssRoot::new)
             .transpose()
             .map_err(|e| io_failure("opening the OSS root", e))?;
-        // Half-written files of a previous run (killed mid-task) are never finished: tasks redo
-        // their work from the start.
-        // A shared blob directory may hold other nodes' live writes: only old leftovers go.
-        let temp_age = if settings.blob_dir.is_some() {
-            std::time::Duration::from_secs(3600)
-        } else {
-            std::time::Duration::ZERO
-        };
-        if let Err(err) = blobs.sweep_temps(temp_age) {
-            tracing::warn!(error = %err, "sweeping unfinished blob files failed");
-        }
         let _ = std::fs::remove_dir_all(settings.data_dir.join("scratch"));
         let node_id = node_id(&settings.data_dir)?;
         store.write(|tx| Ok(tx.release_leases(&node_id)?))?;
@@ -133,7 +167,7 @@ impl AppState {
             root_keys: RootKeyCache::default(),
             completions: Notify::new(),
             tasks: Notify::new(),
-            blobs: Arc::new(blobs),
+            blobs,
             qemu: Qemu::new(),
             oss,
             node_id,

@@ -454,8 +454,9 @@ fn copy(
         .cancel_on(cancel)
         .on_progress(&mut progress)
         .throttle(app.settings.task_bytes_per_second);
-    match app.blobs.clone_blob(&src, &dst, &mut ctl) {
-        // The copy's checksum is computed from the bytes written; they must be the source's.
+    match app.blobs.clone_blob(&src, &dst, Some(&expected), &mut ctl) {
+        // A streamed copy's checksum is computed from the bytes written; they must be the
+        // source's. A shared-storage clone reports the source's recorded one (same bytes).
         Ok(cloned) if cloned.info.sha256 == expected => Outcome::Done {
             format: None,
             virtual_size: None,
@@ -534,6 +535,18 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome, owner: &str) {
         current.lease_until = None;
         Ok(tx.put_task(&current)?)
     });
+    if result.is_ok() {
+        // A deleted (e.g. cancelled) image's bytes, and a deleted copy source's that only this
+        // copy kept alive, are freed now that nothing reads them.
+        crate::blobs::release_image_if_unused(app, &task.region_id, &task.resource_id);
+        if let TaskWork::Copy {
+            source_region,
+            source_image_id,
+        } = &task.work
+        {
+            crate::blobs::release_image_if_unused(app, source_region, source_image_id);
+        }
+    }
     match (&outcome, result) {
         (_, Err(err)) => {
             tracing::warn!(error = %err, task = %task.id, "finishing a task failed; it will be retried")

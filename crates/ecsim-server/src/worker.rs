@@ -73,6 +73,11 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             current.blob_source = None;
             Ok(tx.put_snapshot(&current)?)
         })?;
+        // The snapshot of a disk whose image was Force-deleted (and whose instance went
+        // meanwhile) was the last reader of the image's bytes.
+        if let Some(source) = &snapshot.blob_source {
+            blobs::release_image_if_unused(app, &source.region, &source.key);
+        }
     }
     let images = app.store.read(|tx| Ok(tx.due_images(now)?))?;
     for image in images {
@@ -125,7 +130,7 @@ fn clone_source(
     let result = blobs::ensure_system_blob(app, &source.region, &source.key).and_then(|src| {
         let dst = blobs::blob_id(region, key)?;
         app.blobs
-            .clone_blob(&src, &dst, &mut ecsim_blob::Transfer::new())
+            .clone_blob(&src, &dst, None, &mut ecsim_blob::Transfer::new())
             .map_err(|e| e.to_string())
     });
     match result {

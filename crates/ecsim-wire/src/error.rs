@@ -37,6 +37,7 @@ pub enum Code {
     ImageCopying,
     ImageIsImporting,
     ImageIsExporting,
+    NoSetRoleToEcsServiceAccount,
     ImageIsPublic,
     ImageIsCreating,
     InvalidImageNameMalformed,
@@ -306,6 +307,11 @@ impl Code {
                 "The image is being copied. Please use the CancelCopyImage API.",
             ),
             ImageIsImporting => (403, "ImageIsImporting", "The specified Image is importing."),
+            NoSetRoleToEcsServiceAccount => (
+                403,
+                "NoSetRoletoECSServiceAcount",
+                "ECS service account Have no right to access your OSS.please attach a role of access your oss to ECS service account.",
+            ),
             ImageIsExporting => (
                 403,
                 "ImageIsExporting",

@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// PostgreSQL database, a directory they all mount (standing in for object storage).
     #[arg(long, env = "ECSIM_BLOB_DIR")]
     blob_dir: Option<std::path::PathBuf>,
+    /// Keep image and snapshot bytes in an S3-compatible object store: `s3://BUCKET[/PREFIX]`.
+    /// Endpoint, region and keys come from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN). Needs a build with `--features s3`.
+    #[arg(long, env = "ECSIM_BLOB_URL", conflicts_with = "blob_dir")]
+    blob_url: Option<String>,
     /// Limit every task's transfer rate (import, export, copy), in bytes per second.
     #[arg(long, env = "ECSIM_TASK_BYTES_PER_SECOND")]
     task_bytes_per_second: Option<std::num::NonZeroU64>,
@@ -102,6 +107,9 @@ fn write_credentials(data_dir: &Path, creds: &seed::AccountCredentials) -> std::
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let started = Instant::now();
+    if args.blob_url.is_some() && !cfg!(feature = "s3") {
+        return Err("--blob-url needs an ecsim built with `--features s3`".into());
+    }
     let url = args.store.database_url();
     std::fs::create_dir_all(&args.store.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.store.data_dir.display()))?;
@@ -131,6 +139,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let settings = Settings {
         data_dir: args.store.data_dir.clone(),
         blob_dir: args.blob_dir,
+        blob_url: args.blob_url,
         oss_root: args.oss_root,
         creation_time_ms: i64::from(args.creation_time_ms),
         max_body_bytes: args.max_body_bytes,

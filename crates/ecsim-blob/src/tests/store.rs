@@ -210,7 +210,12 @@ fn clones_are_independent() {
     let mut reports = Vec::new();
     let mut record = |n| reports.push(n);
     let cloned = store
-        .clone_blob(&src, &dst, &mut Transfer::new().on_progress(&mut record))
+        .clone_blob(
+            &src,
+            &dst,
+            None,
+            &mut Transfer::new().on_progress(&mut record),
+        )
         .expect("clone");
     assert!(cloned.linked, "same filesystem: a hard link");
     assert_eq!(cloned.info, info);
@@ -229,13 +234,18 @@ fn clones_are_independent() {
         .put(&src, &mut data.as_slice(), &mut Transfer::new())
         .expect("put again");
     let again = store
-        .clone_blob(&src, &id("cn-shanghai", "m-dst2"), &mut Transfer::new())
+        .clone_blob(
+            &src,
+            &id("cn-shanghai", "m-dst2"),
+            None,
+            &mut Transfer::new(),
+        )
         .expect("clone");
     assert!(store.delete(&id("cn-shanghai", "m-dst2")).expect("delete"));
     assert_eq!(store.sha256(&src).expect("sha"), again.info.sha256);
 
     assert!(matches!(
-        store.clone_blob(&id("r", "missing"), &dst, &mut Transfer::new()),
+        store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
         Err(BlobError::NotFound(_))
     ));
 }
@@ -254,6 +264,7 @@ fn throttled_clone_streams_and_checksums() {
         .clone_blob(
             &src,
             &dst,
+            None,
             &mut Transfer::new().throttle(NonZeroU64::new(16 << 20)),
         )
         .expect("clone");
@@ -302,3 +313,314 @@ fn sweep_removes_leftover_temps() {
     assert_eq!(store.sweep_temps(Duration::ZERO).expect("sweep"), 1);
     assert_eq!(entries(&region), vec!["k"]);
 }
+
+/// The backend-neutral contract of [`BlobStore`], run on [`DirStore`] and (feature `s3`) on
+/// `S3Store` against a real S3 server.
+mod conformance {
+    use super::super::{assert_progress, pattern, set};
+    use super::id;
+    use crate::{BlobError, BlobStore, Transfer};
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    use std::num::NonZeroU64;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    fn read_all(store: &dyn BlobStore, b: &crate::BlobId) -> Vec<u8> {
+        let mut back = Vec::new();
+        store
+            .open(b)
+            .expect("open")
+            .read_to_end(&mut back)
+            .expect("read");
+        back
+    }
+
+    pub fn round_trip(store: &dyn BlobStore) {
+        let data = pattern(3 * 1024 * 1024 + 17);
+        let b = id("cn-hangzhou", "m-abc.disk1");
+        let info = store
+            .put(&b, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let sha = hex::encode(Sha256::digest(&data));
+        assert_eq!(info.size, data.len() as u64);
+        assert_eq!(info.sha256, sha);
+        assert_eq!(store.size(&b).expect("size"), data.len() as u64);
+        assert_eq!(store.sha256(&b).expect("sha"), sha);
+        assert_eq!(read_all(store, &b), data);
+        let local = store.local(&b).expect("local");
+        assert_eq!(std::fs::read(local.path()).expect("read local"), data);
+        drop(local);
+        assert!(store.delete(&b).expect("delete"));
+        assert!(!store.delete(&b).expect("delete again is a no-op"));
+        assert!(matches!(store.size(&b), Err(BlobError::NotFound(_))));
+        assert!(matches!(store.open(&b), Err(BlobError::NotFound(_))));
+        assert!(matches!(store.local(&b), Err(BlobError::NotFound(_))));
+        assert!(matches!(store.sha256(&b), Err(BlobError::NotFound(_))));
+    }
+
+    /// Larger than one multipart part (16 MiB) and not a multiple of it; zero runs included.
+    pub fn large_blob_round_trip(store: &dyn BlobStore) {
+        let mut data = pattern(40 * 1024 * 1024 + 5);
+        data[20 << 20..24 << 20].fill(0);
+        let b = id("cn-hangzhou", "m-large");
+        let mut reports = Vec::new();
+        let mut record = |n| reports.push(n);
+        let info = store
+            .put(
+                &b,
+                &mut data.as_slice(),
+                &mut Transfer::new().on_progress(&mut record),
+            )
+            .expect("put");
+        assert_progress(&reports, data.len() as u64);
+        assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(store.size(&b).expect("size"), data.len() as u64);
+        assert_eq!(store.sha256(&b).expect("sha"), info.sha256);
+        let local = store.local(&b).expect("local");
+        assert_eq!(std::fs::read(local.path()).expect("read"), data);
+    }
+
+    pub fn replace_is_whole(store: &dyn BlobStore) {
+        let b = id("r1", "k");
+        store
+            .put(&b, &mut pattern(1 << 20).as_slice(), &mut Transfer::new())
+            .expect("put");
+        store
+            .put(&b, &mut b"short".as_slice(), &mut Transfer::new())
+            .expect("replace");
+        assert_eq!(read_all(store, &b), b"short");
+        let empty = id("r1", "empty");
+        let mut reports = Vec::new();
+        let mut record = |n| reports.push(n);
+        let info = store
+            .put(
+                &empty,
+                &mut [].as_slice(),
+                &mut Transfer::new().on_progress(&mut record),
+            )
+            .expect("put empty");
+        assert_eq!(reports, vec![0]);
+        assert_eq!(info.size, 0);
+        assert_eq!(store.size(&empty).expect("size"), 0);
+        assert!(read_all(store, &empty).is_empty());
+    }
+
+    pub fn cancelled_write_keeps_the_old_blob(store: &dyn BlobStore) {
+        let b = id("r1", "k");
+        store
+            .put(&b, &mut b"old".as_slice(), &mut Transfer::new())
+            .expect("put old");
+        let data = pattern(1 << 20);
+        let cancel = AtomicBool::new(false);
+        let mut reports = Vec::new();
+        let mut on_progress = |n| {
+            reports.push(n);
+            set(&cancel);
+        };
+        let mut ctl = Transfer::new()
+            .on_progress(&mut on_progress)
+            .cancel_on(&cancel)
+            .throttle(NonZeroU64::new(4 << 20));
+        let err = store
+            .put(&b, &mut data.as_slice(), &mut ctl)
+            .expect_err("cancelled");
+        assert!(matches!(err, BlobError::Cancelled), "{err}");
+        assert_eq!(reports.len(), 1, "stopped after the first chunk");
+        assert_eq!(read_all(store, &b), b"old", "old blob intact");
+        // A cancelled first write leaves no blob at all.
+        let fresh = id("r1", "fresh");
+        let cancel = AtomicBool::new(true);
+        let err = store
+            .put(
+                &fresh,
+                &mut data.as_slice(),
+                &mut Transfer::new().cancel_on(&cancel),
+            )
+            .expect_err("cancelled");
+        assert!(matches!(err, BlobError::Cancelled));
+        assert!(matches!(store.size(&fresh), Err(BlobError::NotFound(_))));
+    }
+
+    pub fn throttle_waits_and_cancel_is_prompt(store: &dyn BlobStore) {
+        let data = pattern(1 << 20);
+        let started = Instant::now();
+        store
+            .put(
+                &id("r1", "slow"),
+                &mut data.as_slice(),
+                &mut Transfer::new().throttle(NonZeroU64::new(1 << 20)),
+            )
+            .expect("put");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(800),
+            "1 MiB at 1 MiB/s took {took:?}"
+        );
+        let cancel = AtomicBool::new(false);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                set(&cancel);
+            });
+            let err = store
+                .put(
+                    &id("r1", "slower"),
+                    &mut data.as_slice(),
+                    &mut Transfer::new()
+                        .cancel_on(&cancel)
+                        .throttle(NonZeroU64::new(64 * 1024)),
+                )
+                .expect_err("cancelled");
+            assert!(matches!(err, BlobError::Cancelled));
+        });
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(
+            store.size(&id("r1", "slower")),
+            Err(BlobError::NotFound(_))
+        ));
+    }
+
+    pub fn clones_are_independent(store: &dyn BlobStore) {
+        let data = pattern(2 << 20);
+        let src = id("cn-hangzhou", "m-src");
+        let dst = id("cn-shanghai", "m-dst");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let mut reports = Vec::new();
+        let mut record = |n| reports.push(n);
+        let cloned = store
+            .clone_blob(
+                &src,
+                &dst,
+                None,
+                &mut Transfer::new().on_progress(&mut record),
+            )
+            .expect("clone");
+        assert!(
+            cloned.linked,
+            "unthrottled: storage shared or copied server-side"
+        );
+        assert_eq!(cloned.info, info);
+        assert_progress(&reports, data.len() as u64);
+        store
+            .put(&src, &mut b"new bytes".as_slice(), &mut Transfer::new())
+            .expect("replace");
+        assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+        assert!(store.delete(&src).expect("delete"));
+        assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+        assert!(matches!(
+            store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
+            Err(BlobError::NotFound(_))
+        ));
+        assert_eq!(
+            store.sha256(&dst).expect("sha"),
+            info.sha256,
+            "dst untouched"
+        );
+    }
+
+    /// A shared-storage (or server-side) clone reports the caller's known checksum instead of
+    /// reading the bytes back; a streamed clone always computes its own.
+    pub fn known_checksum_of_the_source(store: &dyn BlobStore) {
+        let data = pattern(1 << 20);
+        let src = id("cn-hangzhou", "m-src");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let known = "0".repeat(64);
+        let shared = store
+            .clone_blob(
+                &src,
+                &id("cn-shanghai", "a"),
+                Some(&known),
+                &mut Transfer::new(),
+            )
+            .expect("clone");
+        assert!(shared.linked);
+        assert_eq!(
+            shared.info.sha256, known,
+            "taken from the caller, not re-read"
+        );
+        assert_eq!(
+            store.sha256(&id("cn-shanghai", "a")).expect("sha"),
+            info.sha256
+        );
+        let streamed = store
+            .clone_blob(
+                &src,
+                &id("cn-shanghai", "b"),
+                Some(&known),
+                &mut Transfer::new().throttle(NonZeroU64::new(64 << 20)),
+            )
+            .expect("clone");
+        assert!(!streamed.linked);
+        assert_eq!(streamed.info, info, "computed from the bytes written");
+    }
+
+    pub fn throttled_clone_streams(store: &dyn BlobStore) {
+        let data = pattern(256 * 1024);
+        let src = id("cn-hangzhou", "m-src");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let dst = id("cn-shanghai", "m-dst");
+        let mut reports = Vec::new();
+        let mut record = |n| reports.push(n);
+        let cloned = store
+            .clone_blob(
+                &src,
+                &dst,
+                None,
+                &mut Transfer::new()
+                    .on_progress(&mut record)
+                    .throttle(NonZeroU64::new(2 << 20)),
+            )
+            .expect("clone");
+        assert!(!cloned.linked);
+        assert_eq!(cloned.info, info);
+        assert!(reports.len() > 1, "streamed in chunks: {reports:?}");
+        assert_eq!(read_all(store, &dst), data);
+    }
+}
+
+/// Runs each conformance test on a fresh [`DirStore`] and, with the `s3` feature, on a fresh
+/// prefix of the test S3 server.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod dir {
+            $(
+                #[test]
+                fn $name() {
+                    let tmp = crate::testutil::TempDir::new();
+                    let store = crate::DirStore::open(tmp.path()).expect("open");
+                    super::conformance::$name(&store);
+                }
+            )*
+        }
+        #[cfg(feature = "s3")]
+        mod s3 {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(store) = crate::testutil::test_s3_store(stringify!($name)) {
+                        super::conformance::$name(&store.store);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    round_trip,
+    large_blob_round_trip,
+    replace_is_whole,
+    cancelled_write_keeps_the_old_blob,
+    throttle_waits_and_cancel_is_prompt,
+    clones_are_independent,
+    known_checksum_of_the_source,
+    throttled_clone_streams,
+);

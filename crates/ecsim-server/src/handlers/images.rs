@@ -742,7 +742,7 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         Ok(facts.instances_using == 0 && !tx.open_copy_of(&image.id)?)
     })?;
     if release_bytes {
-        crate::blobs::release(ctx.app, ctx.region_id(), image_id);
+        crate::blobs::release_image_if_unused(ctx.app, ctx.region_id(), image_id);
     }
     Ok(Reply::new())
 }

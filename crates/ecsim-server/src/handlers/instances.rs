@@ -299,12 +299,25 @@ pub fn delete_instance(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let id = required(ctx.params, "InstanceId")?;
     let force = ctx.params.bool("Force")?.unwrap_or(false);
     dry_run_gate(ctx.params)?;
-    ctx.app.store.write(|tx| {
+    let instance = ctx.app.store.write(|tx| {
         let instance = own_instance(ctx, tx, id)?;
         rules::check_instance_deletable(instance.status, force)?;
         release(tx, &instance)?;
-        Ok(Reply::new())
-    })
+        Ok(instance)
+    })?;
+    release_image_bytes(ctx, std::slice::from_ref(&instance));
+    Ok(Reply::new())
+}
+
+/// The instances' images may have been Force-deleted while they ran: their bytes go with the
+/// last instance.
+fn release_image_bytes(ctx: &Ctx<'_>, instances: &[Instance]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for i in instances {
+        if seen.insert((&i.region_id, &i.image_id)) {
+            crate::blobs::release_image_if_unused(ctx.app, &i.region_id, &i.image_id);
+        }
+    }
 }
 
 pub fn delete_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -320,7 +333,7 @@ pub fn delete_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let force = ctx.params.bool("Force")?.unwrap_or(false);
     dry_run_gate(ctx.params)?;
-    ctx.app.store.write(|tx| {
+    let instances = ctx.app.store.write(|tx| {
         let mut instances = Vec::with_capacity(ids.len());
         for id in &ids {
             let instance = own_instance(ctx, tx, id)?;
@@ -330,8 +343,10 @@ pub fn delete_instances(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         for instance in &instances {
             release(tx, instance)?;
         }
-        Ok(Reply::new())
-    })
+        Ok(instances)
+    })?;
+    release_image_bytes(ctx, &instances);
+    Ok(Reply::new())
 }
 
 fn set_status(ctx: &Ctx<'_>, from: InstanceStatus, to: InstanceStatus) -> Result<Reply, ApiError> {

@@ -132,6 +132,19 @@ fn import_mappings(p: &Params) -> Result<Vec<ImportMapping>, ApiError> {
     Ok(out)
 }
 
+/// `RoleName` of ImportImage/ExportImage: the RAM role ECS assumes to reach the bucket. A named
+/// role must exist in the caller's account (`403 NoSetRoletoECSServiceAcount` otherwise);
+/// without one, the default role (`AliyunECSImageImportDefaultRole` /
+/// `…ExportDefaultRole`) is taken as authorized (README, "Choices").
+fn check_role(ctx: &Ctx<'_>, tx: &mut dyn Tx) -> Result<(), ApiError> {
+    match ctx.params.get_nonempty("RoleName") {
+        Some(role) if tx.ram_role(ctx.account(), role)?.is_none() => {
+            Err(ApiError::new(Code::NoSetRoleToEcsServiceAccount))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let p = ctx.params;
     // N=1 is the system disk; 2–17 are data disks (their bytes are not imported yet: the
@@ -179,6 +192,7 @@ pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     dry_run_gate(p)?;
     let reply = ctx.app.store.write(|tx| {
         idempotent(ctx, tx, Code::IdempotenceParamNotMatch, |tx| {
+            check_role(ctx, tx)?;
             if let Some(n) = name
                 && tx.image_name_taken(ctx.account(), ctx.region_id(), n, None)?
             {
@@ -305,6 +319,7 @@ pub fn export_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     oss.bucket_dir(bucket).map_err(|e| oss_error(&e))?;
     dry_run_gate(p)?;
     let reply = ctx.app.store.write(|tx| {
+        check_role(ctx, tx)?;
         let image = own_live_image(ctx, tx, ctx.region_id(), image_id)?;
         if image.status != ImageStatus::Available {
             return Err(ApiError::new(Code::IncorrectImageStatus));

@@ -1965,3 +1965,243 @@ async fn import_image_without_mapping_one_is_missing_the_system_disk() {
             "An input parameter \"DiskDeviceMapping.1.OSSBucket\" that is mandatory for processing the request is not supplied.",
         );
 }
+
+/// Whether the image's bytes are still stored.
+fn has_bytes(app: &TestApp, region: &str, image: &str) -> bool {
+    let id = ecsim_blob::BlobId::new(region, image).expect("a valid blob id");
+    match app.state.blobs.size(&id) {
+        Ok(_) => true,
+        Err(ecsim_blob::BlobError::NotFound(_)) => false,
+        Err(e) => panic!("blob store failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn force_deleted_image_bytes_live_until_the_last_instance_is_deleted() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let first = app.run_instance(&image).await;
+    let second = app.run_instance(&image).await;
+    let third = app.run_instance(&image).await;
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &image)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(app.describe_image(&image).await.is_none());
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "instances still run from it"
+    );
+    app.call("DeleteInstance")
+        .param("InstanceId", &first)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "two instances still run from it"
+    );
+    app.call("DeleteInstances")
+        .region()
+        .param("InstanceId.1", &second)
+        .param("InstanceId.2", &third)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "the last instance took the bytes along"
+    );
+}
+
+#[tokio::test]
+async fn a_live_image_keeps_its_bytes_when_its_instances_go() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(has_bytes(&app, REGION, &image), "the image is not deleted");
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "no instance, no copy: freed at once"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_copy_source_keeps_its_bytes_until_the_copy_ends() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    drop(workers);
+    // No workers: the copy stays queued while its source is deleted.
+    let copy_id = copy(&app, &image, Some(SHANGHAI)).await;
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the queued copy still reads them"
+    );
+    let _workers = start_workers(&app);
+    let copy_task = task_of(&app, SHANGHAI, &copy_id).await;
+    assert_eq!(
+        wait_task_done(&app, SHANGHAI, &copy_task).await["TaskStatus"],
+        "Finished"
+    );
+    assert!(has_bytes(&app, SHANGHAI, &copy_id));
+    assert!(
+        !has_bytes(&app, REGION, &image),
+        "freed when the copy ended"
+    );
+}
+
+#[tokio::test]
+async fn a_role_name_must_be_an_existing_ram_role_of_the_account() {
+    use crate::ram::{Who, ram};
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    oss.put_raw("disk.raw", MIB);
+    let import_as = |role: &'static str| {
+        app.call("ImportImage")
+            .region()
+            .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
+            .param("DiskDeviceMapping.1.OSSObject", "disk.raw")
+            .param("RoleName", role)
+    };
+    let body = import_as("NoSuchRole")
+        .send()
+        .await
+        .err(403, "NoSetRoletoECSServiceAcount");
+    assert_eq!(
+        body["Message"],
+        "ECS service account Have no right to access your OSS.please attach a role of access your oss to ECS service account."
+    );
+    let trust = serde_json::json!({"Version": "1", "Statement": [{"Effect": "Allow",
+        "Action": "sts:AssumeRole", "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})
+    .to_string();
+    ram(&app, &Who::root(&app), "CreateRole")
+        .param("RoleName", "ImageImporter")
+        .param("AssumeRolePolicyDocument", &trust)
+        .ok()
+        .await;
+    let body = import_as("ImageImporter").send().await.ok();
+    let image = str_of(&body["ImageId"]);
+    assert!(image.starts_with("m-"), "{body}");
+    // Without RoleName the default role is taken as authorized.
+    import(&app, "disk.raw", None).await;
+    // ExportImage checks its RoleName the same way (before looking at the image).
+    app.call("ExportImage")
+        .region()
+        .param("ImageId", &image)
+        .param("OSSBucket", BUCKET)
+        .param("RoleName", "NoSuchRole")
+        .send()
+        .await
+        .err(403, "NoSetRoletoECSServiceAcount");
+}
+
+#[tokio::test]
+async fn a_progressing_snapshot_keeps_a_force_deleted_images_bytes_until_it_is_done() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", 2 * MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    let disk = app.system_disk(&instance).await;
+    let snapshot = app.create_snapshot(&disk).await;
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &image)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the progressing snapshot still has to clone them"
+    );
+    app.finish_creations().await;
+    assert!(
+        has_bytes(&app, REGION, &snapshot),
+        "the snapshot got its bytes"
+    );
+    assert!(!has_bytes(&app, REGION, &image), "then the image's went");
+}
+
+#[tokio::test]
+async fn delete_image_leaves_the_bytes_to_a_progressing_snapshot() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("disk.raw", MIB);
+    let (image, task) = import(&app, "disk.raw", None).await;
+    assert_eq!(
+        wait_task_done(&app, REGION, &task).await["TaskStatus"],
+        "Finished"
+    );
+    let instance = app.run_instance(&image).await;
+    let disk = app.system_disk(&instance).await;
+    let snapshot = app.create_snapshot(&disk).await;
+    app.call("DeleteInstance")
+        .param("InstanceId", &instance)
+        .param("Force", "true")
+        .send()
+        .await
+        .ok();
+    assert!(has_bytes(&app, REGION, &image), "the image is not deleted");
+    delete_image(&app, REGION, &image).await.ok();
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the snapshot still clones them"
+    );
+    app.finish_creations().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while has_bytes(&app, REGION, &image) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the image's bytes outlived its last reader"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(has_bytes(&app, REGION, &snapshot));
+}
