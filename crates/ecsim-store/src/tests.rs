@@ -911,6 +911,13 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
     );
     assert_eq!(extras[2], ImageExtras::default());
     assert_eq!(extras[3], ImageExtras::default());
+    // An id given twice is looked up once: its tags are not doubled.
+    let twice: Vec<String> = ["m-07", "m-07"].map(String::from).to_vec();
+    let extras = store
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &twice)?))
+        .unwrap();
+    assert_eq!(extras[1].tags.len(), 2);
+    assert!(extras[1].in_use);
 }
 
 fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {
