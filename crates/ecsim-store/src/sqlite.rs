@@ -621,10 +621,17 @@ impl Tx for SqliteTx<'_> {
         if q.owners.own {
             arms.push(("owner = ?".into(), vec![caller.clone()], Some(q.caller)));
         }
+        // "Shared with the caller": a listing walks the caller's shares (`IN`); a lookup by id
+        // already has its few rows and checks each by the share's key (`EXISTS`), which spares
+        // the temporary b-tree `IN (SELECT …)` builds on every request.
+        let shared = if q.ids.is_empty() {
+            "id IN (SELECT image_id FROM image_shares WHERE account_id = ?)"
+        } else {
+            "EXISTS (SELECT 1 FROM image_shares AS s WHERE s.image_id = images.id AND s.account_id = ?)"
+        };
         if q.owners.shared_with_me {
             arms.push((
-                "owner <> ? AND id IN (SELECT image_id FROM image_shares WHERE account_id = ?)"
-                    .into(),
+                format!("owner <> ? AND {shared}"),
                 vec![caller.clone(), caller.clone()],
                 None,
             ));
@@ -634,9 +641,8 @@ impl Tx for SqliteTx<'_> {
             let mut arm = String::from("owner <> ? AND is_public = 1");
             let mut args = vec![caller.clone()];
             if q.owners.shared_with_me {
-                arm.push_str(
-                    " AND id NOT IN (SELECT image_id FROM image_shares WHERE account_id = ?)",
-                );
+                arm.push_str(" AND NOT ");
+                arm.push_str(shared);
                 args.push(caller);
             }
             arms.push((arm, args, None));
