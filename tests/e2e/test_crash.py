@@ -28,7 +28,8 @@ def test_sigkill_under_load_loses_nothing_acknowledged(ecsim_factory):
     sys_image = pick_system_image(setup)
 
     lock = threading.Lock()
-    instances: set[str] = set()   # RunInstances acknowledged, not deleted
+    instances: set[str] = set()   # RunInstances acknowledged, no DeleteInstance sent
+    deleting: set[str] = set()    # DeleteInstance sent, no answer yet: may go either way
     deleted: set[str] = set()     # DeleteInstance acknowledged
     made: set[str] = set()        # CreateImage acknowledged
     refused: list[ApiError] = []  # an API error before the kill is a bug
@@ -54,9 +55,12 @@ def test_sigkill_under_load_loses_nothing_acknowledged(ecsim_factory):
                     with lock:
                         made.add(mid)
                 else:
-                    c.call("DeleteInstance", InstanceId=iid, Force=True)
                     with lock:
                         instances.discard(iid)
+                        deleting.add(iid)
+                    c.call("DeleteInstance", InstanceId=iid, Force=True)
+                    with lock:
+                        deleting.discard(iid)
                         deleted.add(iid)
             except ApiError as e:
                 if killed.is_set():
