@@ -3,7 +3,7 @@
 
 use crate::handlers::{self, Ctx, Reply};
 use crate::operation_params::{self as params, Param};
-use ecsim_wire::ApiError;
+use ecsim_wire::{ApiError, Params};
 
 pub const ECS_VERSION: &str = "2014-05-26";
 
@@ -299,6 +299,29 @@ pub fn find(name: &str) -> Option<&'static Action> {
     ACTIONS.iter().find(|a| a.name == name)
 }
 
+/// Reads known to be short, with the parameter that makes them so (`None`: always short):
+/// lookups by id and the static region lists. Listings with filters can scan and stay off the
+/// runtime's workers.
+const SHORT_READS: &[(&str, Option<&str>)] = &[
+    ("DescribeRegions", None),
+    ("DescribeZones", None),
+    ("DescribeImages", Some("ImageId")),
+    ("DescribeImageSharePermission", None),
+    ("DescribeTaskAttribute", None),
+];
+
+/// Whether this request may run on the async runtime's worker instead of the blocking pool:
+/// a short read ([`SHORT_READS`]) on the embedded store, whose reads never wait for a disk
+/// sync or another node. Writes wait for the group commit's fsync and stay on the pool, as
+/// does everything on a shared (network) store.
+pub fn runs_inline(action: &Action, params: &Params, shared_store: bool) -> bool {
+    !shared_store
+        && matches!(action.access, AccessLevel::Get | AccessLevel::List)
+        && SHORT_READS.iter().any(|(name, by)| {
+            *name == action.name && by.is_none_or(|p| params.get_nonempty(p).is_some())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +341,43 @@ mod tests {
             Some("image/{ImageId}")
         );
         assert!(find("deleteimage").is_none());
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn only_short_reads_on_the_embedded_store_run_inline() {
+        for (name, _) in SHORT_READS {
+            let action = find(name).unwrap_or_else(|| panic!("{name} is no action"));
+            assert!(matches!(
+                action.access,
+                AccessLevel::Get | AccessLevel::List
+            ));
+        }
+        let describe = find("DescribeImages").expect("DescribeImages");
+        let by_id = params(&[("ImageId", "m-1")]);
+        assert!(runs_inline(describe, &by_id, false));
+        assert!(!runs_inline(describe, &by_id, true));
+        assert!(!runs_inline(describe, &params(&[("ImageId", "")]), false));
+        assert!(!runs_inline(
+            describe,
+            &params(&[("ImageName", "x")]),
+            false
+        ));
+        assert!(runs_inline(
+            find("DescribeRegions").expect("DescribeRegions"),
+            &Params::default(),
+            false
+        ));
+        for action in ACTIONS
+            .iter()
+            .filter(|a| !matches!(a.access, AccessLevel::Get | AccessLevel::List))
+        {
+            assert!(!runs_inline(action, &by_id, false), "{}", action.name);
+        }
+        let listing = find("DescribeInstances").expect("DescribeInstances");
+        assert!(!runs_inline(listing, &by_id, false));
     }
 }

@@ -267,52 +267,63 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
     let action =
         actions::find(action_name).ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
 
-    let app_for_handler = Arc::clone(&app);
-    tokio::task::spawn_blocking(move || {
-        let app = app_for_handler;
-        let signed = SignedRequest {
-            method: req.method.as_str(),
-            headers: &req.headers,
-            query: &req.query,
-            params: &req.params,
-            body: &req.body,
-            source_ip: req.peer,
-        };
-        let caller = auth::authenticate(&app, &signed)?;
-        let region = match (action.region, req.params.get_nonempty("RegionId")) {
-            (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
-            (RegionRule::RequiredTagStyle, None) => {
-                return Err(ApiError::missing_dotted("RegionId"));
-            }
-            (RegionRule::RequiredLongForm, None) => {
-                return Err(ApiError::missing_parameter("RegionId"));
-            }
-            (RegionRule::FromResource | RegionRule::Optional, None) => None,
-            (_, Some(id)) => Some(
-                app.region(id)
-                    .ok_or_else(|| ApiError::new(Code::InvalidRegionIdNotFound))?,
-            ),
-        };
-        // Authorization (spec ram-authorization §3): after authentication and region
-        // resolution, before the handler; the root key passes without loading anything.
-        if let EcsVerdict::Answer(reply) =
-            ram::authz::authorize_ecs(&app, &caller, action, &req.params, region)?
-        {
-            return Ok((action.name, reply));
+    // Short reads run on the runtime worker that decoded the request: handing them to the
+    // blocking pool and back cost more than the read itself (BENCHMARKS.md, issue 7).
+    if actions::runs_inline(action, &req.params, app.store.is_shared()) {
+        return run_ecs(&app, action, &req);
+    }
+    tokio::task::spawn_blocking(move || run_ecs(&app, action, &req))
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "handler task failed");
+            ApiError::new(Code::InternalError)
+        })?
+}
+
+/// Authenticates, resolves the region, authorizes and runs one ECS action (blocking: it
+/// reads and may write the store).
+fn run_ecs(
+    app: &AppState,
+    action: &'static actions::Action,
+    req: &Decoded,
+) -> Result<(&'static str, Reply), ApiError> {
+    let signed = SignedRequest {
+        method: req.method.as_str(),
+        headers: &req.headers,
+        query: &req.query,
+        params: &req.params,
+        body: &req.body,
+        source_ip: req.peer,
+    };
+    let caller = auth::authenticate(app, &signed)?;
+    let region = match (action.region, req.params.get_nonempty("RegionId")) {
+        (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
+        (RegionRule::RequiredTagStyle, None) => {
+            return Err(ApiError::missing_dotted("RegionId"));
         }
-        let ctx = Ctx {
-            app: &app,
-            caller: &caller,
-            params: &req.params,
-            action: action.name,
-            region,
-            now: app.clock.now(),
-        };
-        (action.handler)(&ctx).map(|reply| (action.name, reply))
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "handler task failed");
-        ApiError::new(Code::InternalError)
-    })?
+        (RegionRule::RequiredLongForm, None) => {
+            return Err(ApiError::missing_parameter("RegionId"));
+        }
+        (RegionRule::FromResource | RegionRule::Optional, None) => None,
+        (_, Some(id)) => Some(
+            app.region(id)
+                .ok_or_else(|| ApiError::new(Code::InvalidRegionIdNotFound))?,
+        ),
+    };
+    // Authorization (spec ram-authorization §3): after authentication and region
+    // resolution, before the handler; the root key passes without loading anything.
+    if let EcsVerdict::Answer(reply) =
+        ram::authz::authorize_ecs(app, &caller, action, &req.params, region)?
+    {
+        return Ok((action.name, reply));
+    }
+    let ctx = Ctx {
+        app,
+        caller: &caller,
+        params: &req.params,
+        action: action.name,
+        region,
+        now: app.clock.now(),
+    };
+    (action.handler)(&ctx).map(|reply| (action.name, reply))
 }

@@ -875,6 +875,25 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
         (listed.total, ids(listed, |i| &i.id)),
         (1, vec!["m-both".to_string()])
     );
+    // The same by id (lookups check shares per row), and a share of another account's image
+    // that is not public is found by id too.
+    others.limit = 10;
+    others.ids = vec!["m-both".into(), "m-05".into(), "sys-1".into()];
+    let listed = page(&others);
+    assert_eq!(
+        (listed.total, ids(listed, |i| &i.id)),
+        (1, vec!["m-both".to_string()])
+    );
+    let mut as_two = query(2);
+    as_two.owners = OwnerSet {
+        shared_with_me: true,
+        ..Default::default()
+    };
+    as_two.ids = vec!["m-05".into(), "m-04".into()];
+    assert_eq!(ids(page(&as_two), |i| &i.id), vec!["m-05".to_string()]);
+    as_two.owners.community = true;
+    as_two.owners.shared_with_me = false;
+    assert!(page(&as_two).items.is_empty(), "m-05 is not public");
     // Reopening keeps the counts.
     drop(store);
     let store = db.open();
@@ -911,6 +930,13 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
     );
     assert_eq!(extras[2], ImageExtras::default());
     assert_eq!(extras[3], ImageExtras::default());
+    // An id given twice is looked up once: its tags are not doubled.
+    let twice: Vec<String> = ["m-07", "m-07"].map(String::from).to_vec();
+    let extras = store
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &twice)?))
+        .unwrap();
+    assert_eq!(extras[1].tags.len(), 2);
+    assert!(extras[1].in_use);
 }
 
 fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {

@@ -53,9 +53,10 @@ pub struct ServeArgs {
     root_access_key_secret: Option<String>,
 }
 
-/// Every request runs its transaction on tokio's blocking pool. Uncapped (512), 32 connections
-/// grew it past 200 threads, each with its own SQLite reader and allocator cache, and the
-/// switching cost DescribeImages by id about a third of its throughput. Too low a cap limits
+/// Writes, listings and everything on PostgreSQL run their transactions on tokio's blocking
+/// pool (short reads run on the runtime's workers: `actions::runs_inline`). Uncapped (512), 32
+/// connections grew it past 200 threads, each with its own SQLite reader and allocator cache,
+/// and the switching cost DescribeImages by id about a third of its throughput. Too low a cap limits
 /// group commit instead: a write waiting for its fsync holds its thread, so the cap bounds
 /// how many commits one fsync can cover (16 halved RunInstances+DeleteInstance). 64 keeps
 /// both (BENCHMARKS.md).

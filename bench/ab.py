@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""A/B of DescribeImages by id (V3, 32 connections) between ecsim binaries, alternating them.
+
+    cargo build --release -p ecsim -p ecsim-bench
+    cp target/release/ecsim /tmp/ecsim.old      # before the change; rebuild after it
+    bench/ab.py old=/tmp/ecsim.old new=target/release/ecsim --rounds 3
+
+Each round starts every binary in turn on a fresh data dir (the same `serve` flags and
+credentials as bench/run.py), loads it with `ecsim-bench load` (1 s warm-up, then --duration
+seconds) and prints req/s, latency and the server's CPU per request (user+system of the server
+process over warm-up and measurement, divided by rps × (duration + 1)): the figure that does
+not depend on what else the 2 cores are doing. The 1-minute load average is printed beside it.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "target/release/ecsim-bench"
+KEY_ID = "LTAIbenchmark00000001"
+SECRET = "benchmarksecret0000000000000000"
+BY_ID = ["--action", "DescribeImages", "--param", "RegionId=cn-hangzhou",
+         "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--expect-contains", '"TotalCount":1']
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one(label, binary, args):
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(ECSIM_ROOT_ACCESS_KEY_ID=KEY_ID, ECSIM_ROOT_ACCESS_KEY_SECRET=SECRET, ECSIM_LOG="warn")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="ecsim-ab-") as data:
+        server = subprocess.Popen(
+            [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--creation-time-ms", "0"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            load = open("/proc/loadavg").read().split()[0]
+            before = cpu_s(server.pid)
+            out = subprocess.run(
+                [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", "v3",
+                 "--connections", str(args.connections), "--threads", "2", "--json",
+                 "--key-id", KEY_ID, "--secret", SECRET, *BY_ID,
+                 "--duration", str(args.duration), "--warmup", "1"],
+                env=env, capture_output=True, text=True, check=True,
+            )
+            cpu = cpu_s(server.pid) - before
+        finally:
+            server.terminate()
+            server.wait()
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    us = cpu / (r["rps"] * (args.duration + 1)) * 1e6
+    print(f"{label:10} load {load:>5}  {r['rps']:8.0f} req/s  p50 {r['p50_ms']:5.2f}  p99 {r['p99_ms']:6.2f}"
+          f"  p99.9 {r['p999_ms']:6.2f} ms  errors {r['errors']}  server CPU {us:4.0f} µs/req", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("binaries", nargs="+", help="label=path of an ecsim binary")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--connections", type=int, default=32)
+    args = ap.parse_args()
+    pairs = [b.split("=", 1) for b in args.binaries]
+    for _ in range(args.rounds):
+        for label, binary in pairs:
+            one(label, binary, args)
+
+
+if __name__ == "__main__":
+    main()
