@@ -175,8 +175,10 @@ def start_ecsim(work, data_dir, port):
     return proc, ms
 
 
-def ecsim_call(port, action, **params):
+def ecsim_call(port, action, api_version=None, **params):
     argv = [str(ECSIM), "call", action, "--endpoint", f"http://127.0.0.1:{port}"]
+    if api_version:
+        argv += ["--api-version", api_version]
     for k, v in params.items():
         argv += [f"--{k}", str(v)]
     out = subprocess.run(argv, env=ecsim_env(), capture_output=True, text=True)
@@ -193,6 +195,32 @@ def wait_image_available(port, image_id, timeout=60):
             return
         time.sleep(0.05)
     raise RuntimeError(f"image {image_id} never became Available")
+
+
+RAM_VERSION = "2015-05-01"
+
+
+def ram_user_with_policies(port, count=10):
+    """A RAM user with `count` custom policies attached, and its AccessKey. Only the last policy
+    allows DescribeImages; every policy is evaluated on each call (a Deny in any would win), and
+    the others carry several statements, wildcards and a Deny, as real accounts' policies do."""
+    ecsim_call(port, "CreateUser", api_version=RAM_VERSION, UserName="bench-user")
+    for i in range(count):
+        statements = [
+            {"Effect": "Allow", "Action": ["ecs:CreateImage", "ecs:CopyImage", "ecs:Describe*Snapshot*"],
+             "Resource": [f"acs:ecs:*:*:image/m-team{i}*", f"acs:ecs:*:*:snapshot/s-team{i}*"]},
+            {"Effect": "Deny", "Action": "ecs:DeleteImage", "Resource": f"acs:ecs:*:*:image/m-protected{i}*"},
+            {"Effect": "Allow", "Action": ["ecs:RunInstances", "ecs:Start*", "ecs:Stop*"],
+             "Resource": "*", "Condition": {"StringEquals": {"ecs:tag/team": f"team{i}"}}},
+        ]
+        if i == count - 1:
+            statements.append({"Effect": "Allow", "Action": "ecs:DescribeImages", "Resource": "*"})
+        doc = json.dumps({"Version": "1", "Statement": statements})
+        ecsim_call(port, "CreatePolicy", api_version=RAM_VERSION, PolicyName=f"bench-policy-{i}", PolicyDocument=doc)
+        ecsim_call(port, "AttachPolicyToUser", api_version=RAM_VERSION, PolicyType="Custom",
+                   PolicyName=f"bench-policy-{i}", UserName="bench-user")
+    key = ecsim_call(port, "CreateAccessKey", api_version=RAM_VERSION, UserName="bench-user")["AccessKey"]
+    return key["AccessKeyId"], key["AccessKeySecret"]
 
 
 def seed_images(db_path, template_id, first, count):
@@ -256,13 +284,13 @@ def moto_call(port, action, **params):
 RESULTS = {}  # key -> {"label","target","runs":[...], extra}
 
 
-def load_args(endpoint, scheme, connections, extra):
+def load_args(endpoint, scheme, connections, extra, key=(KEY_ID, SECRET)):
     base = [
         str(BENCH), "load", "--endpoint", endpoint, "--scheme", scheme,
         "--connections", str(connections), "--threads", str(ARGS.client_threads), "--json",
     ]
     if scheme in ("v3", "v1", "sm3"):
-        base += ["--key-id", KEY_ID, "--secret", SECRET]
+        base += ["--key-id", key[0], "--secret", key[1]]
     return base + extra
 
 
@@ -377,6 +405,9 @@ def bench_ecsim(work):
     try:
         run_load("ecsim_id_v3", "DescribeImages by id, V3", "ecsim", proc, load_args(ep, "v3", c, by_id))
         run_load("ecsim_id_v1", "DescribeImages by id, V1", "ecsim", proc, load_args(ep, "v1", c, by_id))
+        ram_key = ram_user_with_policies(port)
+        run_load("ecsim_id_ram", "DescribeImages by id, V3, RAM user with 10 attached policies", "ecsim", proc,
+                 load_args(ep, "v3", c, by_id, key=ram_key))
         run_load(f"ecsim_page_{n}", f"DescribeImages PageSize=100 of {n}, V3", "ecsim", proc, load_args(ep, "v3", c, page))
         run_load(f"ecsim_page1_{n}", f"DescribeImages PageSize=100 of {n}, V3, 1 connection", "ecsim", proc,
                  load_args(ep, "v3", 1, page), duration=min(ARGS.duration, 3))
@@ -553,6 +584,10 @@ def verdicts():
     r = ratio("ecsim_id_v3", "ceiling_none")
     if r is not None:
         add("DescribeImages by id (V3) vs ceiling (unsigned client)", f"{r:.1%}", "(reference)", None)
+    r = ratio("ecsim_id_ram", "ecsim_id_v3")
+    if r is not None:
+        add("DescribeImages by id: RAM user with 10 policies vs the root key", f"{r:.0%} of its req/s",
+            "(scenario; no target)", None)
     r = ratio("ecsim_id_v3", "moto_id")
     if r is not None:
         add("DescribeImages by id (V3) vs moto", f"{r:.0f}×", "≥ 100×", r >= 100)
