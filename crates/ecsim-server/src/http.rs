@@ -157,6 +157,29 @@ struct Decoded {
     body: Bytes,
 }
 
+impl Decoded {
+    fn signed(&self) -> SignedRequest<'_> {
+        SignedRequest {
+            method: self.method.as_str(),
+            headers: &self.headers,
+            query: &self.query,
+            params: &self.params,
+            body: &self.body,
+            source_ip: self.peer,
+        }
+    }
+}
+
+/// Runs blocking store work on tokio's blocking pool; a panic there is an `InternalError`.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|err| {
+        tracing::error!(error = %err, "handler task failed");
+        ApiError::new(Code::InternalError)
+    })?
+}
+
 async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiError> {
     let peer = request
         .extensions()
@@ -246,23 +269,11 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             Service::of_version(version).ok_or_else(|| ApiError::new(Code::InvalidVersion))?;
         let op = ram::find(service, action_name)
             .ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
-        return tokio::task::spawn_blocking(move || {
-            let signed = SignedRequest {
-                method: req.method.as_str(),
-                headers: &req.headers,
-                query: &req.query,
-                params: &req.params,
-                body: &req.body,
-                source_ip: req.peer,
-            };
-            let caller = auth::authenticate(&app, &signed)?;
+        return on_blocking_pool(move || {
+            let caller = auth::authenticate(&app, &req.signed())?;
             ram::run(&app, &caller, op, &req.params).map(|reply| (op.name, reply))
         })
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "handler task failed");
-            ApiError::new(Code::InternalError)
-        })?;
+        .await;
     }
     let action =
         actions::find(action_name).ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
@@ -272,12 +283,7 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
     if actions::runs_inline(action, &req.params, app.store.is_shared()) {
         return run_ecs(&app, action, &req);
     }
-    tokio::task::spawn_blocking(move || run_ecs(&app, action, &req))
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "handler task failed");
-            ApiError::new(Code::InternalError)
-        })?
+    on_blocking_pool(move || run_ecs(&app, action, &req)).await
 }
 
 /// Authenticates, resolves the region, authorizes and runs one ECS action (blocking: it
@@ -287,15 +293,7 @@ fn run_ecs(
     action: &'static actions::Action,
     req: &Decoded,
 ) -> Result<(&'static str, Reply), ApiError> {
-    let signed = SignedRequest {
-        method: req.method.as_str(),
-        headers: &req.headers,
-        query: &req.query,
-        params: &req.params,
-        body: &req.body,
-        source_ip: req.peer,
-    };
-    let caller = auth::authenticate(app, &signed)?;
+    let caller = auth::authenticate(app, &req.signed())?;
     let region = match (action.region, req.params.get_nonempty("RegionId")) {
         (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
         (RegionRule::RequiredTagStyle, None) => {
