@@ -2436,3 +2436,48 @@ async fn a_hostile_data_disk_fails_the_import_and_leaves_a_deletable_image() {
         }
     }
 }
+
+#[tokio::test]
+async fn cancelling_an_import_while_a_data_disk_moves_frees_every_disks_bytes() {
+    let oss = Oss::new();
+    let root = oss.root.clone();
+    let app = TestApp::with_settings(move |s| {
+        s.oss_root = Some(root);
+        s.task_bytes_per_second = std::num::NonZeroU64::new(MIB as u64);
+    });
+    let _workers = start_workers(&app);
+    oss.put_raw("system.raw", 4096);
+    oss.put_raw("data.raw", 8 * MIB);
+    let (image, task) = import_with_data(&app, &[("data.raw", None)]).await;
+    // Past the system disk's bytes: the data disk is moving.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = app
+            .state
+            .store
+            .read(|tx| Ok(tx.task(&task)?))
+            .expect("the store reads")
+            .expect("the task is stored");
+        if stored.bytes_done > 4096 {
+            assert_eq!(stored.bytes_total, 4096 + 8 * MIB as u64, "all disks count");
+            assert!(stored.bytes_done < stored.bytes_total, "still moving");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the data disk never moved"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the system disk is written"
+    );
+    cancel_task(&app, REGION, &task).await.ok();
+    assert_eq!(app.describe_image(&image).await, None);
+    for key in [image.clone(), format!("{image}.disk1")] {
+        wait_bytes_gone(&app, REGION, &key, "a cancelled import leaves no bytes").await;
+    }
+    let attr = task_attribute(&app, REGION, &task).await;
+    assert_eq!(progress(&attr)["ErrorCode"], "Cancelled", "{attr}");
+}
