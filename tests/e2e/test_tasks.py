@@ -254,6 +254,30 @@ def test_import_qcow2_and_raw_files_become_available(fast, bucket):
     assert sha256(bucket / f"r{raw_image}_system.raw") == sha256(bucket / "data.raw")
 
 
+def test_import_with_a_data_disk_stores_both_disks_bytes_and_delete_frees_them(fast, bucket):
+    c = fast.client()
+    make_raw(bucket / "system.raw", 8, random_mib=2)
+    make_qcow2(bucket / "data.qcow2", 16, random_mib=3)
+    body = c.call("ImportImage", RegionId=REGION, DiskDeviceMapping=[
+        {"OSSBucket": BUCKET, "OSSObject": "system.raw"},
+        {"OSSBucket": BUCKET, "OSSObject": "data.qcow2", "Format": "QCOW2"},
+    ])
+    image_id = body["ImageId"]
+    wait_task_finished(c, body["TaskId"])
+    img = wait_image_status(c, image_id, "Available", timeout=60)
+    mappings = img["DiskDeviceMappings"]["DiskDeviceMapping"]
+    assert [(m["Type"], m["Format"], m["ImportOSSObject"], m["Progress"]) for m in mappings] == [
+        ("system", "RAW", "system.raw", "100%"),
+        ("data", "QCOW2", "data.qcow2", "100%"),
+    ], img
+    # Each disk's bytes are stored as they were in OSS.
+    blobs = fast.data_dir / "blobs" / REGION
+    assert sha256(blobs / image_id) == sha256(bucket / "system.raw")
+    assert sha256(blobs / f"{image_id}.disk1") == sha256(bucket / "data.qcow2")
+    c.call("DeleteImage", RegionId=REGION, ImageId=image_id)
+    assert not (blobs / image_id).exists() and not (blobs / f"{image_id}.disk1").exists()
+
+
 @pytest.mark.parametrize("kind", [k for k in CLIENT_KINDS if k != "tea-v3"])
 def test_import_through_the_other_sdk_flavours(ecsim_factory, oss, bucket, kind):
     srv = ecsim_factory(extra_args=fast_args(oss))

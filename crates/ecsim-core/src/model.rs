@@ -89,6 +89,11 @@ pub struct DiskMapping {
     pub import_oss_bucket: String,
     #[serde(default)]
     pub import_oss_object: String,
+    /// SHA-256 of a data disk's own bytes (blob `{image}.disk{position}`, see
+    /// `ecsim-server` `blobs`), taken when they were written; `None` when the disk has no
+    /// bytes of its own (a snapshot-backed disk) or is the system disk (`Image::blob_sha256`).
+    #[serde(default)]
+    pub blob_sha256: Option<String>,
 }
 
 /// An image. System images have no owner. A deleted image keeps its row as a tombstone, so a

@@ -4,6 +4,7 @@
 use crate::state::AppState;
 use ecsim_blob::{BlobError, BlobId, Transfer};
 use ecsim_core::catalog::SYSTEM_IMAGES;
+use ecsim_core::model::{DiskType, Image};
 use std::io::Read;
 
 /// Virtual size of a system image's stand-in disk: small enough to copy in milliseconds, a real
@@ -12,6 +13,32 @@ const SYSTEM_BLOB_BYTES: u64 = 8 * 1024 * 1024;
 
 pub fn blob_id(region: &str, key: &str) -> Result<BlobId, String> {
     BlobId::new(region, key).map_err(|e| e.to_string())
+}
+
+/// The blob key of the disk at `position` in an image's `disk_mappings`: the system disk
+/// (position 0) is the image id itself, a data disk `{image}.disk{position}`. Positions are
+/// stable: mappings are fixed when the image is made and a copy keeps their order.
+pub fn disk_blob_key(image_id: &str, position: usize) -> String {
+    if position == 0 {
+        image_id.to_string()
+    } else {
+        format!("{image_id}.disk{position}")
+    }
+}
+
+/// Every blob key `image` may have bytes under: the system disk's and each data disk's.
+/// Snapshot-backed data disks have none; deleting a blob that does not exist is a no-op.
+fn image_blob_keys(image: &Image) -> Vec<String> {
+    std::iter::once(disk_blob_key(&image.id, 0))
+        .chain(
+            image
+                .disk_mappings
+                .iter()
+                .enumerate()
+                .filter(|(position, m)| *position > 0 && m.kind == DiskType::Data)
+                .map(|(position, _)| disk_blob_key(&image.id, position)),
+        )
+        .collect()
 }
 
 /// The blob `region/key`; a public system image's is written on first use.
@@ -52,16 +79,14 @@ pub fn release(app: &AppState, region: &str, key: &str) {
 /// race-free: whichever caller drops the last reference frees the bytes, and a second release
 /// finds nothing to delete. Only an image row that exists and is deleted qualifies: ids that are
 /// not images (or not in this store) are never freed here. Returns whether the bytes went.
+/// All of the image's blobs go together: the system disk's and every data disk's.
 pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> bool {
     let unused = app.store.read(|tx| {
-        let deleted = tx
-            .image(region, image_id)?
-            .is_some_and(|image| image.is_deleted());
-        if !deleted
-            || tx.instances_using_image(region, image_id)? > 0
-            || tx.open_copy_of(image_id)?
-        {
-            return Ok(false);
+        let Some(image) = tx.image(region, image_id)?.filter(Image::is_deleted) else {
+            return Ok(None);
+        };
+        if tx.instances_using_image(region, image_id)? > 0 || tx.open_copy_of(image_id)? {
+            return Ok(None);
         }
         // Every progressing snapshot, whenever due (there are few at any time).
         let snapshotting = tx
@@ -69,14 +94,16 @@ pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> 
             .iter()
             .filter_map(|s| s.blob_source.as_ref())
             .any(|source| source.region == region && source.key == image_id);
-        Ok(!snapshotting)
+        Ok((!snapshotting).then(|| image_blob_keys(&image)))
     });
     match unused {
-        Ok(true) => {
-            release(app, region, image_id);
+        Ok(Some(keys)) => {
+            for key in &keys {
+                release(app, region, key);
+            }
             true
         }
-        Ok(false) => false,
+        Ok(None) => false,
         Err(err) => {
             tracing::warn!(error = %err, region, image_id, "checking an image's references failed");
             false

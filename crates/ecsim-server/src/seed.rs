@@ -93,6 +93,7 @@ fn seed_catalog(tx: &mut dyn Tx) -> Result<(), ApiError> {
                     format: String::new(),
                     import_oss_bucket: String::new(),
                     import_oss_object: String::new(),
+                    blob_sha256: None,
                 }],
             })?;
         }

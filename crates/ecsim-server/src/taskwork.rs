@@ -11,7 +11,7 @@ use crate::blobs::{blob_id, ensure_system_blob};
 use crate::state::AppState;
 use ecsim_blob::{AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
 use ecsim_core::Millis;
-use ecsim_core::model::{ImageStatus, Task, TaskStatus, TaskWork};
+use ecsim_core::model::{DiskType, Image, ImageStatus, Task, TaskStatus, TaskWork};
 use ecsim_wire::ApiError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,17 +75,24 @@ async fn worker_loop(app: Arc<AppState>, owner: String) {
 
 /// What a finished byte move tells the final transaction.
 enum Outcome {
-    /// Bytes in place; for imports, the detected format and virtual size.
+    /// Bytes in place: one entry per disk whose blob was written (none for an export).
     Done {
-        format: Option<DiskFormat>,
-        virtual_size: Option<u64>,
-        sha256: Option<String>,
+        disks: Vec<DiskBytes>,
     },
     Cancelled,
     Failed {
         code: &'static str,
         message: String,
     },
+}
+
+/// One disk's bytes as written: its position in the image's `disk_mappings` (0 = system),
+/// their checksum, and for imports the detected format and virtual size.
+struct DiskBytes {
+    position: usize,
+    sha256: String,
+    format: Option<DiskFormat>,
+    virtual_size: Option<u64>,
 }
 
 /// Writes progress at most every [`PROGRESS_EVERY`], renews the lease, and raises the cancel
@@ -258,6 +265,49 @@ fn failed(code: &'static str, message: impl std::fmt::Display) -> Outcome {
     }
 }
 
+/// One disk an import reads: its position in the image's `disk_mappings`, its object and the
+/// format the caller declared for it.
+struct ImportDisk {
+    position: usize,
+    bucket: String,
+    object: String,
+    declared: Option<DiskFormat>,
+}
+
+/// The disks of an import: the system disk from the task, the data disks from the image's
+/// mappings (recorded by ImportImage with their declared formats; the final transaction
+/// replaces those only when the task finishes, so a redo reads the same list).
+fn import_disks(
+    app: &AppState,
+    task: &Task,
+    bucket: &str,
+    object: &str,
+    declared: Option<&str>,
+) -> Result<Vec<ImportDisk>, ApiError> {
+    let image = app
+        .store
+        .read(|tx| Ok(tx.image(&task.region_id, &task.resource_id)?))?;
+    let system = ImportDisk {
+        position: 0,
+        bucket: bucket.to_string(),
+        object: object.to_string(),
+        declared: declared.and_then(DiskFormat::parse_import),
+    };
+    let data = image
+        .into_iter()
+        .flat_map(|i| i.disk_mappings.into_iter().enumerate())
+        .filter(|(position, m)| {
+            *position > 0 && m.kind == DiskType::Data && !m.import_oss_object.is_empty()
+        })
+        .map(|(position, m)| ImportDisk {
+            position,
+            declared: DiskFormat::parse_import(&m.format),
+            bucket: m.import_oss_bucket,
+            object: m.import_oss_object,
+        });
+    Ok(std::iter::once(system).chain(data).collect())
+}
+
 fn import(
     app: &AppState,
     task: &Task,
@@ -269,41 +319,63 @@ fn import(
     let Some(oss) = app.oss.as_ref() else {
         return failed("InvalidOSSBucket.NotFound", "no --oss-root is configured");
     };
-    let source = match oss.open_object(bucket, object) {
-        Ok(o) => o,
-        Err(e) => return failed("InvalidOSSObject.NotFound", e),
-    };
-    let dst = match blob_id(&task.region_id, &task.resource_id) {
-        Ok(id) => id,
+    let disks = match import_disks(app, task, bucket, object, declared) {
+        Ok(d) => d,
         Err(e) => return failed("InternalError", e),
     };
-    let mut rep = reporter(app, task, source.size, cancel);
-    let mut progress = |done: u64| rep.report(done);
-    let mut ctl = Transfer::new()
-        .cancel_on(cancel)
-        .on_progress(&mut progress)
-        .throttle(app.settings.task_bytes_per_second);
-    let written = match app.blobs.put_file(&dst, &source.path, &mut ctl) {
-        Ok(info) => info,
-        Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
-        Err(e) => return failed("ImportImageFailed", e),
-    };
-    let local = match app.blobs.local(&dst) {
-        Ok(l) => l,
-        Err(e) => return failed("ImportImageFailed", e),
-    };
-    match app
-        .qemu
-        .check_import(local.path(), declared.and_then(DiskFormat::parse_import))
-    {
-        Ok((format, info)) => Outcome::Done {
-            format: Some(format),
-            virtual_size: Some(info.virtual_size),
-            sha256: Some(written.sha256),
-        },
-        Err(QemuError::Refused(refusal)) => failed("InvalidImageFormat.Malformed", refusal),
-        Err(e) => failed("ImportImageFailed", e),
+    let mut sources = Vec::with_capacity(disks.len());
+    for disk in &disks {
+        match oss.open_object(&disk.bucket, &disk.object) {
+            Ok(o) => sources.push(o),
+            Err(e) => return failed("InvalidOSSObject.NotFound", e),
+        }
     }
+    // Progress covers every disk's bytes.
+    let total = sources.iter().map(|s| s.size).sum();
+    let mut rep = reporter(app, task, total, cancel);
+    let mut offset = 0;
+    let mut written = Vec::with_capacity(disks.len());
+    for (disk, source) in disks.iter().zip(&sources) {
+        let key = crate::blobs::disk_blob_key(&task.resource_id, disk.position);
+        let dst = match blob_id(&task.region_id, &key) {
+            Ok(id) => id,
+            Err(e) => return failed("InternalError", e),
+        };
+        let mut progress = |done: u64| rep.report(offset + done);
+        let mut ctl = Transfer::new()
+            .cancel_on(cancel)
+            .on_progress(&mut progress)
+            .throttle(app.settings.task_bytes_per_second);
+        let info = match app.blobs.put_file(&dst, &source.path, &mut ctl) {
+            Ok(info) => info,
+            Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
+            Err(e) => return failed("ImportImageFailed", e),
+        };
+        offset += source.size;
+        let local = match app.blobs.local(&dst) {
+            Ok(l) => l,
+            Err(e) => return failed("ImportImageFailed", e),
+        };
+        match app.qemu.check_import(local.path(), disk.declared) {
+            Ok((format, inspected)) => written.push(DiskBytes {
+                position: disk.position,
+                sha256: info.sha256,
+                format: Some(format),
+                virtual_size: Some(inspected.virtual_size),
+            }),
+            Err(QemuError::Refused(refusal)) if disk.position == 0 => {
+                return failed("InvalidImageFormat.Malformed", refusal);
+            }
+            Err(QemuError::Refused(refusal)) => {
+                return failed(
+                    "InvalidImageFormat.Malformed",
+                    format!("data disk {}: {refusal}", disk.object),
+                );
+            }
+            Err(e) => return failed("ImportImageFailed", e),
+        }
+    }
+    Outcome::Done { disks: written }
 }
 
 fn export(
@@ -408,14 +480,62 @@ fn export(
             .and_then(|()| out.commit().map_err(|e| e.to_string()))
     };
     match converted {
-        Ok(()) => Outcome::Done {
-            format: None,
-            virtual_size: None,
-            sha256: None,
-        },
+        Ok(()) => Outcome::Done { disks: Vec::new() },
         Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
         Err(e) => failed("ExportImageFailed", e),
     }
+}
+
+/// One blob a copy clones: the source's and the copy's key, and the source's checksum when
+/// one was recorded.
+struct CopyDisk {
+    position: usize,
+    src: BlobId,
+    dst: BlobId,
+    recorded: Option<String>,
+}
+
+/// The blobs of a copy: the source's system disk (a public image's is made on first use) and
+/// every data disk that has bytes of its own.
+fn copy_disks(
+    app: &AppState,
+    task: &Task,
+    source_region: &str,
+    source_id: &str,
+) -> Result<Vec<CopyDisk>, String> {
+    let src = ensure_system_blob(app, source_region, source_id)?;
+    let dst = blob_id(&task.region_id, &task.resource_id)?;
+    let source = app
+        .store
+        .read(|tx| Ok(tx.image(source_region, source_id)?))
+        .map_err(|e| e.to_string())?;
+    let mut disks = vec![CopyDisk {
+        position: 0,
+        src,
+        dst,
+        // The checksum recorded when the source's bytes were written; older images are
+        // hashed when copied.
+        recorded: source.as_ref().and_then(|i| i.blob_sha256.clone()),
+    }];
+    let mappings = source.map(|i| i.disk_mappings).unwrap_or_default();
+    for (position, mapping) in mappings.into_iter().enumerate() {
+        if position == 0 || mapping.blob_sha256.is_none() {
+            continue;
+        }
+        disks.push(CopyDisk {
+            position,
+            src: blob_id(
+                source_region,
+                &crate::blobs::disk_blob_key(source_id, position),
+            )?,
+            dst: blob_id(
+                &task.region_id,
+                &crate::blobs::disk_blob_key(&task.resource_id, position),
+            )?,
+            recorded: mapping.blob_sha256,
+        });
+    }
+    Ok(disks)
 }
 
 fn copy(
@@ -425,50 +545,58 @@ fn copy(
     source_id: &str,
     cancel: &AtomicBool,
 ) -> Outcome {
-    let src = match ensure_system_blob(app, source_region, source_id) {
-        Ok(id) => id,
+    let disks = match copy_disks(app, task, source_region, source_id) {
+        Ok(d) => d,
         Err(e) => return failed("CopyImageFailed", e),
     };
-    let dst: BlobId = match blob_id(&task.region_id, &task.resource_id) {
-        Ok(id) => id,
-        Err(e) => return failed("InternalError", e),
-    };
-    // The checksum recorded when the source's bytes were written; older images are hashed now.
-    let recorded = app
-        .store
-        .read(|tx| {
-            Ok(tx
-                .image(source_region, source_id)?
-                .and_then(|i| i.blob_sha256))
-        })
-        .ok()
-        .flatten();
-    let expected = match recorded.map_or_else(|| app.blobs.sha256(&src), Ok) {
-        Ok(sum) => sum,
-        Err(e) => return failed("CopyImageFailed", e),
-    };
-    let total = app.blobs.size(&src).unwrap_or(0);
-    let mut rep = reporter(app, task, total, cancel);
-    let mut progress = |done: u64| rep.report(done);
-    let mut ctl = Transfer::new()
-        .cancel_on(cancel)
-        .on_progress(&mut progress)
-        .throttle(app.settings.task_bytes_per_second);
-    match app.blobs.clone_blob(&src, &dst, Some(&expected), &mut ctl) {
-        // A streamed copy's checksum is computed from the bytes written; they must be the
-        // source's. A shared-storage clone reports the source's recorded one (same bytes).
-        Ok(cloned) if cloned.info.sha256 == expected => Outcome::Done {
-            format: None,
-            virtual_size: None,
-            sha256: Some(cloned.info.sha256),
-        },
-        Ok(_) => failed(
-            "CopyImageFailed",
-            "the copied bytes do not match the source's checksum",
-        ),
-        Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
-        Err(e) => failed("CopyImageFailed", e),
+    let mut expected = Vec::with_capacity(disks.len());
+    let mut total = 0;
+    for disk in &disks {
+        match disk
+            .recorded
+            .clone()
+            .map_or_else(|| app.blobs.sha256(&disk.src), Ok)
+        {
+            Ok(sum) => expected.push(sum),
+            Err(e) => return failed("CopyImageFailed", e),
+        }
+        total += app.blobs.size(&disk.src).unwrap_or(0);
     }
+    let mut rep = reporter(app, task, total, cancel);
+    let mut offset = 0;
+    let mut written = Vec::with_capacity(disks.len());
+    for (disk, expected) in disks.iter().zip(expected) {
+        let mut progress = |done: u64| rep.report(offset + done);
+        let mut ctl = Transfer::new()
+            .cancel_on(cancel)
+            .on_progress(&mut progress)
+            .throttle(app.settings.task_bytes_per_second);
+        match app
+            .blobs
+            .clone_blob(&disk.src, &disk.dst, Some(&expected), &mut ctl)
+        {
+            // A streamed copy's checksum is computed from the bytes written; they must be the
+            // source's. A shared-storage clone reports the source's recorded one (same bytes).
+            Ok(cloned) if cloned.info.sha256 == expected => {
+                offset += cloned.info.size;
+                written.push(DiskBytes {
+                    position: disk.position,
+                    sha256: cloned.info.sha256,
+                    format: None,
+                    virtual_size: None,
+                });
+            }
+            Ok(_) => {
+                return failed(
+                    "CopyImageFailed",
+                    "the copied bytes do not match the source's checksum",
+                );
+            }
+            Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
+            Err(e) => return failed("CopyImageFailed", e),
+        }
+    }
+    Outcome::Done { disks: written }
 }
 
 /// Ends the task and its image in one transaction — unless it was cancelled (or taken over)
@@ -485,32 +613,14 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome, owner: &str) {
         }
         let image = tx.image(&current.region_id, &current.resource_id)?;
         match &outcome {
-            Outcome::Done {
-                format,
-                virtual_size,
-                sha256,
-            } => {
+            Outcome::Done { disks } => {
                 current.status = TaskStatus::Finished;
                 current.bytes_done = current.bytes_total;
                 if let Some(mut image) = image.filter(|i| !i.is_deleted()) {
                     if image.status == ImageStatus::Creating {
                         image.status = ImageStatus::Available;
                     }
-                    if sha256.is_some() {
-                        image.blob_sha256.clone_from(sha256);
-                    }
-                    if let Some(size) = virtual_size {
-                        image.size_gib =
-                            i64::try_from(size.div_ceil(GIB).max(1)).unwrap_or(i64::MAX);
-                    }
-                    for mapping in &mut image.disk_mappings {
-                        if let Some(f) = format {
-                            mapping.format = f.ecs_name().to_string();
-                        }
-                        if image.size_gib > mapping.size_gib {
-                            mapping.size_gib = image.size_gib;
-                        }
-                    }
+                    record_disks(&mut image, disks);
                     tx.put_image(&image)?;
                 }
             }
@@ -555,6 +665,35 @@ fn finish(app: &AppState, task: &Task, outcome: Outcome, owner: &str) {
             tracing::info!(task = %task.id, reason = %message, "task failed")
         }
         (_, Ok(())) => tracing::info!(task = %task.id, "task ended"),
+    }
+}
+
+/// Records what was written for each disk: the system disk's checksum and size on the image,
+/// each disk's detected format and size (never below the declared size) on its mapping, and a
+/// data disk's checksum on its mapping.
+fn record_disks(image: &mut Image, disks: &[DiskBytes]) {
+    for disk in disks {
+        let size_gib = disk
+            .virtual_size
+            .map(|size| i64::try_from(size.div_ceil(GIB).max(1)).unwrap_or(i64::MAX));
+        if disk.position == 0 {
+            image.blob_sha256 = Some(disk.sha256.clone());
+            if let Some(size) = size_gib {
+                image.size_gib = size;
+            }
+        }
+        let Some(mapping) = image.disk_mappings.get_mut(disk.position) else {
+            continue;
+        };
+        if disk.position > 0 {
+            mapping.blob_sha256 = Some(disk.sha256.clone());
+        }
+        if let Some(format) = disk.format {
+            mapping.format = format.ecs_name().to_string();
+        }
+        if let Some(size) = size_gib {
+            mapping.size_gib = mapping.size_gib.max(size);
+        }
     }
 }
 

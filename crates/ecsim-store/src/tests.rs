@@ -143,6 +143,7 @@ fn image(id: &str, owner: Option<AccountId>, created_at: Millis) -> Image {
             format: String::new(),
             import_oss_bucket: String::new(),
             import_oss_object: String::new(),
+            blob_sha256: None,
         }],
     }
 }

@@ -417,6 +417,7 @@ fn resolve_mappings(
             format: String::new(),
             import_oss_bucket: String::new(),
             import_oss_object: String::new(),
+            blob_sha256: None,
         });
     }
     match mappings
@@ -461,6 +462,7 @@ fn snapshot_instance(
             format: String::new(),
             import_oss_bucket: String::new(),
             import_oss_object: String::new(),
+            blob_sha256: None,
         });
     }
     Ok((mappings, Some(instance.image_id)))

@@ -147,8 +147,8 @@ fn check_role(ctx: &Ctx<'_>, tx: &mut dyn Tx) -> Result<(), ApiError> {
 
 pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let p = ctx.params;
-    // N=1 is the system disk; 2–17 are data disks (their bytes are not imported yet: the
-    // mappings are recorded and their objects checked).
+    // N=1 is the system disk; 2–17 are data disks. The task imports every disk's bytes (each
+    // into its own blob, `blobs::disk_blob_key`); the objects are checked for existence here.
     let requested = import_mappings(p)?;
     let Some(system) = requested.first().filter(|m| m.index == 1) else {
         return Err(missing_input("DiskDeviceMapping.1.OSSBucket"));
@@ -261,6 +261,7 @@ pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                             .unwrap_or_default(),
                         import_oss_bucket: m.bucket.clone(),
                         import_oss_object: m.object.clone(),
+                        blob_sha256: None,
                     })
                     .collect(),
             };

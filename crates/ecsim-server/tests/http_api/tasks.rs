@@ -2211,3 +2211,273 @@ async fn delete_image_leaves_the_bytes_to_a_progressing_snapshot() {
     .await;
     assert!(has_bytes(&app, REGION, &snapshot));
 }
+
+/// Runs `qemu-img` with `args` in the bucket directory; panics when it fails.
+fn qemu_img(oss: &Oss, args: &[&str]) {
+    let out = std::process::Command::new("qemu-img")
+        .args(args)
+        .current_dir(oss.bucket())
+        .output()
+        .expect("qemu-img runs");
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The bytes stored under blob `region/key`, or `None` when there is no such blob.
+fn blob_bytes(app: &TestApp, region: &str, key: &str) -> Option<Vec<u8>> {
+    let id = ecsim_blob::BlobId::new(region, key).expect("a valid blob id");
+    match app.state.blobs.open(&id) {
+        Ok(mut r) => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut bytes).expect("the blob reads");
+            Some(bytes)
+        }
+        Err(ecsim_blob::BlobError::NotFound(_)) => None,
+        Err(e) => panic!("blob store failed: {e}"),
+    }
+}
+
+/// ImportImage of `system.raw` plus data disks `(object, declared format)` as mappings 2…;
+/// returns the image and task ids.
+async fn import_with_data(app: &TestApp, data: &[(&str, Option<&str>)]) -> (String, String) {
+    let mut call = app
+        .call("ImportImage")
+        .region()
+        .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
+        .param("DiskDeviceMapping.1.OSSObject", "system.raw");
+    for (n, (object, format)) in data.iter().enumerate() {
+        let prefix = format!("DiskDeviceMapping.{}", n + 2);
+        call = call
+            .param(&format!("{prefix}.OSSBucket"), BUCKET)
+            .param(&format!("{prefix}.OSSObject"), object);
+        if let Some(f) = format {
+            call = call.param(&format!("{prefix}.Format"), f);
+        }
+    }
+    let body = call.send().await.ok();
+    (str_of(&body["ImageId"]), str_of(&body["TaskId"]))
+}
+
+#[tokio::test]
+async fn an_import_writes_every_data_disks_bytes_into_its_own_blob() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    let system = oss.put_raw("system.raw", 3 * MIB);
+    oss.put_raw("data-src.raw", 2 * MIB);
+    qemu_img(
+        &oss,
+        &[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "qcow2",
+            "data-src.raw",
+            "data.qcow2",
+        ],
+    );
+    let data_raw = oss.put_raw("more.raw", MIB + 4096);
+    let (image, task) =
+        import_with_data(&app, &[("data.qcow2", Some("QCOW2")), ("more.raw", None)]).await;
+    let attr = wait_task_done(&app, REGION, &task).await;
+    assert_eq!(attr["TaskStatus"], "Finished", "{attr}");
+    // Progress counted every disk's bytes.
+    let stored = app
+        .state
+        .store
+        .read(|tx| Ok(tx.task(&task)?))
+        .expect("the store reads")
+        .expect("the task is stored");
+    let qcow2 = std::fs::read(oss.bucket().join("data.qcow2")).expect("the object reads");
+    let sources = [
+        (image.clone(), std::fs::read(&system).expect("reads")),
+        (format!("{image}.disk1"), qcow2),
+        (
+            format!("{image}.disk2"),
+            std::fs::read(&data_raw).expect("reads"),
+        ),
+    ];
+    let total: usize = sources.iter().map(|(_, b)| b.len()).sum();
+    assert_eq!(stored.bytes_total, total as u64);
+    assert_eq!(stored.bytes_done, stored.bytes_total);
+    // Each disk's blob holds exactly its object's bytes, and their checksum is recorded.
+    let recorded = app
+        .state
+        .store
+        .read(|tx| Ok(tx.image(REGION, &image)?))
+        .expect("the store reads")
+        .expect("the image is stored");
+    for (position, (key, bytes)) in sources.iter().enumerate() {
+        let blob = blob_bytes(&app, REGION, key).unwrap_or_else(|| panic!("blob {key}"));
+        assert!(blob == *bytes, "blob {key} holds its object's bytes");
+        let id = ecsim_blob::BlobId::new(REGION, key).expect("a valid blob id");
+        let sum = app.state.blobs.sha256(&id).expect("the blob hashes");
+        let recorded_sum = if position == 0 {
+            recorded.blob_sha256.clone()
+        } else {
+            recorded.disk_mappings[position].blob_sha256.clone()
+        };
+        assert_eq!(recorded_sum.as_deref(), Some(sum.as_str()), "{key}");
+    }
+    let shown = app.describe_image(&image).await.expect("listed");
+    let mappings = shown["DiskDeviceMappings"]["DiskDeviceMapping"]
+        .as_array()
+        .expect("array");
+    let seen: Vec<(String, String, String, String, String)> = mappings
+        .iter()
+        .map(|m| {
+            (
+                str_of(&m["Type"]),
+                str_of(&m["Format"]),
+                str_of(&m["ImportOSSObject"]),
+                str_of(&m["Size"]),
+                str_of(&m["Progress"]),
+            )
+        })
+        .collect();
+    let row = |kind: &str, format: &str, object: &str| {
+        (
+            kind.to_string(),
+            format.to_string(),
+            object.to_string(),
+            "1".to_string(),
+            "100%".to_string(),
+        )
+    };
+    assert_eq!(
+        seen,
+        vec![
+            row("system", "RAW", "system.raw"),
+            row("data", "QCOW2", "data.qcow2"),
+            row("data", "RAW", "more.raw"),
+        ],
+        "{shown}"
+    );
+    // A copy clones every disk's bytes; deleting either image frees all of its blobs only.
+    let copy_id = copy(&app, &image, Some(SHANGHAI)).await;
+    let copy_task = task_of(&app, SHANGHAI, &copy_id).await;
+    assert_eq!(
+        wait_task_done(&app, SHANGHAI, &copy_task).await["TaskStatus"],
+        "Finished"
+    );
+    for (position, (_, bytes)) in sources.iter().enumerate() {
+        let key = if position == 0 {
+            copy_id.clone()
+        } else {
+            format!("{copy_id}.disk{position}")
+        };
+        let blob = blob_bytes(&app, SHANGHAI, &key).unwrap_or_else(|| panic!("blob {key}"));
+        assert!(
+            blob == *bytes,
+            "the copy's blob {key} holds the source's bytes"
+        );
+    }
+    delete_image(&app, REGION, &image).await.ok();
+    for (key, _) in &sources {
+        wait_bytes_gone(&app, REGION, key, "DeleteImage frees every disk's bytes").await;
+    }
+    assert!(has_bytes(&app, SHANGHAI, &format!("{copy_id}.disk2")));
+    delete_image(&app, SHANGHAI, &copy_id).await.ok();
+    for position in 0..3 {
+        let key = if position == 0 {
+            copy_id.clone()
+        } else {
+            format!("{copy_id}.disk{position}")
+        };
+        wait_bytes_gone(&app, SHANGHAI, &key, "the copy's bytes go with it").await;
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_data_disk_fails_the_import_and_leaves_a_deletable_image() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("system.raw", MIB);
+    oss.put_raw("base.raw", MIB);
+    qemu_img(
+        &oss,
+        &[
+            "create",
+            "-f",
+            "qcow2",
+            "-b",
+            "base.raw",
+            "-F",
+            "raw",
+            "backed.qcow2",
+        ],
+    );
+    oss.put_raw("plain.raw", MIB);
+    for (object, declared) in [("backed.qcow2", Some("QCOW2")), ("plain.raw", Some("VHD"))] {
+        let (image, task) = import_with_data(&app, &[(object, declared)]).await;
+        let attr = wait_task_done(&app, REGION, &task).await;
+        assert_eq!(attr["TaskStatus"], "Failed", "{object}: {attr}");
+        assert_eq!(
+            progress(&attr)["ErrorCode"],
+            "InvalidImageFormat.Malformed",
+            "{attr}"
+        );
+        let message = str_of(&progress(&attr)["ErrorMsg"]);
+        assert!(message.contains(object), "names the data disk: {attr}");
+        assert!(!message.contains(env!("CARGO_TARGET_TMPDIR")), "{attr}");
+        assert_eq!(
+            status_in(&app, REGION, &image).await.as_deref(),
+            Some("CreateFailed")
+        );
+        delete_image(&app, REGION, &image).await.ok();
+        assert_eq!(app.describe_image(&image).await, None);
+        for key in [image.clone(), format!("{image}.disk1")] {
+            wait_bytes_gone(&app, REGION, &key, "no bytes are left behind").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancelling_an_import_while_a_data_disk_moves_frees_every_disks_bytes() {
+    let oss = Oss::new();
+    let root = oss.root.clone();
+    let app = TestApp::with_settings(move |s| {
+        s.oss_root = Some(root);
+        s.task_bytes_per_second = std::num::NonZeroU64::new(MIB as u64);
+    });
+    let _workers = start_workers(&app);
+    oss.put_raw("system.raw", 4096);
+    oss.put_raw("data.raw", 8 * MIB);
+    let (image, task) = import_with_data(&app, &[("data.raw", None)]).await;
+    // Past the system disk's bytes: the data disk is moving.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = app
+            .state
+            .store
+            .read(|tx| Ok(tx.task(&task)?))
+            .expect("the store reads")
+            .expect("the task is stored");
+        if stored.bytes_done > 4096 {
+            assert_eq!(stored.bytes_total, 4096 + 8 * MIB as u64, "all disks count");
+            assert!(stored.bytes_done < stored.bytes_total, "still moving");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the data disk never moved"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        has_bytes(&app, REGION, &image),
+        "the system disk is written"
+    );
+    cancel_task(&app, REGION, &task).await.ok();
+    assert_eq!(app.describe_image(&image).await, None);
+    for key in [image.clone(), format!("{image}.disk1")] {
+        wait_bytes_gone(&app, REGION, &key, "a cancelled import leaves no bytes").await;
+    }
+    let attr = task_attribute(&app, REGION, &task).await;
+    assert_eq!(progress(&attr)["ErrorCode"], "Cancelled", "{attr}");
+}
