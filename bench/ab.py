@@ -9,7 +9,8 @@ Each round starts every binary in turn on a fresh data dir (the same `serve` fla
 credentials as bench/run.py), loads it with `ecsim-bench load` (1 s warm-up, then --duration
 seconds) and prints req/s, latency and the server's CPU per request (user+system of the server
 process over warm-up and measurement, divided by rps × (duration + 1)): the figure that does
-not depend on what else the 2 cores are doing. The 1-minute load average is printed beside it.
+not depend on what else the 2 cores are doing. The 1-minute load average is printed beside it,
+and the server's resident set after the run (and its peak).
 """
 import argparse
 import json
@@ -41,6 +42,12 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid):
+    """The server's resident set now and at its peak (VmRSS, VmHWM), MiB."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return tuple(int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+
+
 def one(label, binary, args):
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(ECSIM_ROOT_ACCESS_KEY_ID=KEY_ID, ECSIM_ROOT_ACCESS_KEY_SECRET=SECRET, ECSIM_LOG="warn")
@@ -67,13 +74,15 @@ def one(label, binary, args):
                 env=env, capture_output=True, text=True, check=True,
             )
             cpu = cpu_s(server.pid) - before
+            rss, peak = rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait()
     r = json.loads(out.stdout.strip().splitlines()[-1])
     us = cpu / (r["rps"] * (args.duration + 1)) * 1e6
     print(f"{label:10} load {load:>5}  {r['rps']:8.0f} req/s  p50 {r['p50_ms']:5.2f}  p99 {r['p99_ms']:6.2f}"
-          f"  p99.9 {r['p999_ms']:6.2f} ms  errors {r['errors']}  server CPU {us:4.0f} µs/req", flush=True)
+          f"  p99.9 {r['p999_ms']:6.2f} ms  errors {r['errors']}  server CPU {us:4.0f} µs/req"
+          f"  RSS {rss:5.1f} MiB (peak {peak:5.1f})", flush=True)
 
 
 def main():
