@@ -31,8 +31,8 @@ struct Step {
 
 #[derive(Debug)]
 struct Plan {
-    addr: String,
-    host: String,
+    /// `host:port` of each node; connection `i` talks to node `i % hosts.len()`.
+    hosts: Vec<String>,
     signing: Signing,
     key_id: String,
     secret: String,
@@ -56,7 +56,7 @@ struct Plan {
 }
 
 fn parse(args: &[String]) -> Result<Plan, String> {
-    let mut endpoint = None;
+    let mut endpoints: Vec<String> = Vec::new();
     let mut signing = Signing::Ecs(Scheme::V3);
     let (mut key_id, mut secret) = (String::new(), String::new());
     let mut version = "2014-05-26".to_string();
@@ -92,7 +92,7 @@ fn parse(args: &[String]) -> Result<Plan, String> {
                 .ok_or_else(|| format!("{flag}: not a number: {v}"))
         };
         match flag.as_str() {
-            "--endpoint" => endpoint = Some(value),
+            "--endpoint" => endpoints.extend(value.split(',').map(str::to_string)),
             "--scheme" => {
                 signing = match value.to_ascii_lowercase().as_str() {
                     "aws" => Signing::AwsUnverified,
@@ -152,12 +152,18 @@ fn parse(args: &[String]) -> Result<Plan, String> {
             other => return Err(format!("load: unknown argument {other}")),
         }
     }
-    let endpoint = endpoint.ok_or("load: --endpoint is required")?;
-    let host = endpoint
-        .split_once("://")
-        .map_or(endpoint.as_str(), |(_, h)| h)
-        .trim_end_matches('/')
-        .to_string();
+    if endpoints.is_empty() {
+        return Err("load: --endpoint is required".into());
+    }
+    let hosts = endpoints
+        .iter()
+        .map(|e| {
+            e.split_once("://")
+                .map_or(e.as_str(), |(_, h)| h)
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect();
     let first = first.ok_or("load: --action is required")?;
     if then.is_some() && extract.is_none() {
         return Err("load: --then needs --extract FIELD".into());
@@ -175,8 +181,7 @@ fn parse(args: &[String]) -> Result<Plan, String> {
         };
     }
     Ok(Plan {
-        addr: host.clone(),
-        host,
+        hosts,
         signing,
         key_id,
         secret,
@@ -263,6 +268,7 @@ fn substitute(value: &str, seq: &str, id: Option<&str>) -> String {
 /// The bytes of one signed request.
 fn request_bytes(
     shared: &Shared,
+    host: &str,
     step: &Step,
     seq: &str,
     id: Option<&str>,
@@ -283,14 +289,7 @@ fn request_bytes(
                 timestamp: stamp.now(),
                 nonce: &nonce,
             };
-            let post = sign_post(
-                scheme,
-                &signer,
-                &plan.host,
-                &step.action,
-                &plan.version,
-                &params,
-            );
+            let post = sign_post(scheme, &signer, host, &step.action, &plan.version, &params);
             (post.query, post.headers)
         }
         Signing::AwsUnverified | Signing::None => {
@@ -314,7 +313,7 @@ fn request_bytes(
         }
     };
     let mut out = String::with_capacity(query.len() + 512);
-    let _ = write!(out, "POST /?{query} HTTP/1.1\r\nhost: {}\r\n", plan.host);
+    let _ = write!(out, "POST /?{query} HTTP/1.1\r\nhost: {host}\r\n");
     for (k, v) in &headers {
         let _ = write!(out, "{k}: {v}\r\n");
     }
@@ -380,12 +379,13 @@ impl Worker {
         } else {
             plan.then.as_ref().unwrap_or(&plan.first)
         };
-        let bytes = request_bytes(&shared, which, &seq, id, &mut self.stamp);
+        let host = &plan.hosts[self.index % plan.hosts.len()];
+        let bytes = request_bytes(&shared, host, which, &seq, id, &mut self.stamp);
         let started = Instant::now();
         let record = record && started >= shared.measure_from;
         let result = async {
             if self.conn.as_ref().is_none_or(Conn::is_closing) {
-                self.conn = Some(Conn::connect(&plan.addr).await?);
+                self.conn = Some(Conn::connect(host).await?);
             }
             match self.conn.as_mut() {
                 Some(c) => c.round_trip(&bytes, &mut self.line).await,
@@ -677,7 +677,7 @@ mod tests {
             "--endpoint http://127.0.0.1:9/ --key-id k --secret s --action CreateImage --param RegionId=r --param InstanceId=i-1 --then DeleteImage --param ImageId={id} --extract ImageId --lag 1",
         ))
         .unwrap();
-        assert_eq!(plan.host, "127.0.0.1:9");
+        assert_eq!(plan.hosts, ["127.0.0.1:9"]);
         assert_eq!(plan.first.params.len(), 2);
         assert_eq!(
             plan.then.as_ref().unwrap().params,
@@ -689,6 +689,15 @@ mod tests {
             "V3 without a key"
         );
         assert!(parse(&args("--endpoint h --scheme none --action A")).is_ok());
+    }
+
+    #[test]
+    fn endpoints_may_be_repeated_or_listed_with_commas() {
+        let plan = parse(&args(
+            "--endpoint http://a:1,http://b:2/ --endpoint c:3 --scheme none --action A",
+        ))
+        .unwrap();
+        assert_eq!(plan.hosts, ["a:1", "b:2", "c:3"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod load;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  ecsim-bench load --endpoint URL [--scheme v3|v1|sm3|aws|none] [--key-id ID --secret S]
+  ecsim-bench load --endpoint URL[,URL...] [--scheme v3|v1|sm3|aws|none] [--key-id ID --secret S]
                    [--connections 32] [--threads 1] [--duration 10] [--warmup 2] [--requests N]
                    [--version 2014-05-26] --action ACTION [--param Name=Value]...
                    [--then ACTION [--param Name=Value]... --extract FIELD [--lag 0]
@@ -24,7 +24,8 @@ const USAGE: &str = "usage:
       Parameter values may hold {seq} (unique per request) and, in the --then step, {id}
       (FIELD extracted from the first step's answer, JSON \"FIELD\":\"…\" or XML <FIELD>…</FIELD>).
       The second step runs for the id extracted `lag` cycles earlier and is resent while it
-      answers the retry code (e.g. ImageIsCreating).
+      answers the retry code (e.g. ImageIsCreating). With several endpoints (repeated or
+      comma-separated) connection i talks to endpoint i mod n, both steps of its cycles included.
   ecsim-bench ceiling --listen ADDR [--hmac SECRET]
       Answer every request on / with a fixed 100-byte JSON; GET /healthz answers ok.
       --hmac computes one ACS3-HMAC-SHA256 over the request's query per request.";
