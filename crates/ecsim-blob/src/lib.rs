@@ -36,7 +36,7 @@ pub use bucket::{KeyProblem, OssError, OssNotFound, OssObject, OssRoot};
 pub use qemu::{DiskFormat, DiskInfo, Limiter, Limits, Qemu, QemuError, Refusal};
 #[cfg(feature = "s3")]
 pub use s3::S3Store;
-pub use store::{BlobError, BlobId, BlobInfo, BlobStore, Cloned, DirStore, LocalBlob};
+pub use store::{BlobError, BlobId, BlobInfo, BlobStore, CloneJob, Cloned, DirStore, LocalBlob};
 pub use transfer::{AtomicFile, Transfer};
 
 #[cfg(test)]

@@ -120,6 +120,15 @@ pub struct Cloned {
     pub linked: bool,
 }
 
+/// One clone of a batch (see [`BlobStore::clone_blobs`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CloneJob<'a> {
+    pub src: &'a BlobId,
+    pub dst: &'a BlobId,
+    /// The source's recorded checksum, as for [`BlobStore::clone_blob`].
+    pub src_sha256: Option<&'a str>,
+}
+
 /// A blob as a local file, for tools that need a path (`qemu-img`). For the directory store this
 /// is the blob file itself (immutable, so safe to hand out); a remote store would download to a
 /// temporary file that is removed when this value drops.
@@ -214,6 +223,17 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError>;
 
+    /// Clones each job as [`BlobStore::clone_blob`] with an unthrottled, unobserved transfer
+    /// would, in order (a job may clone an earlier job's destination), with one result per
+    /// job. Every clone that succeeded is durable when this returns. A backend may share the
+    /// durability work: the directory store links them all, then fsyncs each directory it
+    /// linked into once, instead of once per link.
+    fn clone_blobs(&self, jobs: &[CloneJob<'_>]) -> Vec<Result<Cloned, BlobError>> {
+        jobs.iter()
+            .map(|job| self.clone_blob(job.src, job.dst, job.src_sha256, &mut Transfer::new()))
+            .collect()
+    }
+
     /// The blob as a local file (see [`LocalBlob`]).
     fn local(&self, id: &BlobId) -> Result<LocalBlob, BlobError>;
 }
@@ -296,7 +316,8 @@ impl DirStore {
     }
 
     /// Hard-links `src` to a fresh temporary name beside `dst` and renames it into place, so an
-    /// existing `dst` is replaced atomically.
+    /// existing `dst` is replaced atomically. The new name is durable once `dst`'s directory is
+    /// fsynced, which the caller does.
     fn link(src: &Path, dst: &Path) -> io::Result<()> {
         let temp = transfer::temp_name(dst)?;
         fs::hard_link(src, &temp)?;
@@ -304,10 +325,70 @@ impl DirStore {
             let _ = fs::remove_file(&temp);
             return Err(e);
         }
-        match dst.parent() {
-            Some(dir) => transfer::sync_dir(dir),
-            None => Ok(()),
+        Ok(())
+    }
+
+    /// The shared-storage part of [`BlobStore::clone_blob`]: `Ok(Some((cloned, dir)))` when `dst`
+    /// now names `src`'s bytes, where `dir` is the directory that must be fsynced before the
+    /// clone is durable (`None` when nothing changed: `src` is `dst`); `Ok(None)` when they
+    /// could not be linked and must be streamed instead.
+    fn clone_linked(
+        &self,
+        src: &BlobId,
+        dst: &BlobId,
+        src_sha256: Option<&str>,
+        ctl: &mut Transfer<'_>,
+    ) -> Result<Option<(Cloned, Option<PathBuf>)>, BlobError> {
+        let src_path = self.path(src);
+        let size = fs::metadata(&src_path)
+            .map_err(|e| Self::not_found(src, e))?
+            .len();
+        if src == dst {
+            ctl.report(size);
+            let sha256 = self.sha256(dst)?;
+            let cloned = Cloned {
+                info: BlobInfo { size, sha256 },
+                linked: true,
+            };
+            return Ok(Some((cloned, None)));
         }
+        if ctl.is_throttled() {
+            return Ok(None);
+        }
+        if ctl.is_cancelled() {
+            return Err(BlobError::Cancelled);
+        }
+        let dir = self.region_dir(dst).map_err(BlobError::Io)?;
+        // Hard links fail across filesystems (EXDEV), on filesystems without them, or at the
+        // link-count limit: then stream instead.
+        if Self::link(&src_path, &dir.join(&dst.key)).is_err() {
+            return Ok(None);
+        }
+        ctl.report(size);
+        let sha256 = match src_sha256 {
+            Some(known) => known.to_owned(),
+            None => self.sha256(dst)?,
+        };
+        let cloned = Cloned {
+            info: BlobInfo { size, sha256 },
+            linked: true,
+        };
+        Ok(Some((cloned, Some(dir))))
+    }
+
+    /// The streamed part of [`BlobStore::clone_blob`] (durable when it returns).
+    fn clone_streamed(
+        &self,
+        src: &BlobId,
+        dst: &BlobId,
+        ctl: &mut Transfer<'_>,
+    ) -> Result<Cloned, BlobError> {
+        let mut reader = File::open(self.path(src)).map_err(|e| Self::not_found(src, e))?;
+        let info = self.put(dst, &mut reader, ctl)?;
+        Ok(Cloned {
+            info,
+            linked: false,
+        })
     }
 }
 
@@ -359,43 +440,44 @@ impl BlobStore for DirStore {
         src_sha256: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
-        let src_path = self.path(src);
-        let size = fs::metadata(&src_path)
-            .map_err(|e| Self::not_found(src, e))?
-            .len();
-        if src == dst {
-            ctl.report(size);
-            let sha256 = self.sha256(dst)?;
-            return Ok(Cloned {
-                info: BlobInfo { size, sha256 },
-                linked: true,
-            });
-        }
-        if !ctl.is_throttled() {
-            if ctl.is_cancelled() {
-                return Err(BlobError::Cancelled);
+        match self.clone_linked(src, dst, src_sha256, ctl)? {
+            Some((cloned, dir)) => {
+                if let Some(dir) = dir {
+                    transfer::sync_dir(&dir).map_err(BlobError::Io)?;
+                }
+                Ok(cloned)
             }
-            let dst_path = self.region_dir(dst).map_err(BlobError::Io)?.join(&dst.key);
-            // Hard links fail across filesystems (EXDEV), on filesystems without them, or at the
-            // link-count limit: then stream instead.
-            if Self::link(&src_path, &dst_path).is_ok() {
-                ctl.report(size);
-                let sha256 = match src_sha256 {
-                    Some(known) => known.to_owned(),
-                    None => self.sha256(dst)?,
-                };
-                return Ok(Cloned {
-                    info: BlobInfo { size, sha256 },
-                    linked: true,
-                });
+            None => self.clone_streamed(src, dst, ctl),
+        }
+    }
+
+    fn clone_blobs(&self, jobs: &[CloneJob<'_>]) -> Vec<Result<Cloned, BlobError>> {
+        // Per job: its result, and the directory it linked into, not yet fsynced.
+        let mut done: Vec<(Result<Cloned, BlobError>, Option<PathBuf>)> = jobs
+            .iter()
+            .map(|job| {
+                let mut ctl = Transfer::new();
+                match self.clone_linked(job.src, job.dst, job.src_sha256, &mut ctl) {
+                    Ok(Some((cloned, dir))) => (Ok(cloned), dir),
+                    Ok(None) => (self.clone_streamed(job.src, job.dst, &mut ctl), None),
+                    Err(e) => (Err(e), None),
+                }
+            })
+            .collect();
+        let mut dirs: Vec<PathBuf> = done.iter().filter_map(|(_, d)| d.clone()).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            if let Err(e) = transfer::sync_dir(&dir) {
+                // The links into it may not survive a crash: none of them counts as done.
+                for (result, linked_into) in &mut done {
+                    if linked_into.as_ref() == Some(&dir) {
+                        *result = Err(BlobError::Io(io::Error::new(e.kind(), e.to_string())));
+                    }
+                }
             }
         }
-        let mut reader = File::open(&src_path).map_err(|e| Self::not_found(src, e))?;
-        let info = self.put(dst, &mut reader, ctl)?;
-        Ok(Cloned {
-            info,
-            linked: false,
-        })
+        done.into_iter().map(|(result, _)| result).collect()
     }
 
     fn local(&self, id: &BlobId) -> Result<LocalBlob, BlobError> {

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 /// Buffer size of an unthrottled copy: large enough that syscalls do not dominate a 1 GiB copy.
 const CHUNK: usize = 1 << 20;
+/// How many bytes a copy writes between two background flushes (see [`copy_to_file`]): large
+/// enough that the flushes' journal commits and cache flushes cost little, small enough that
+/// the device starts early.
+const FLUSH_EVERY: u64 = 32 << 20;
 /// Smallest chunk of a throttled copy, so a very low rate still makes progress in whole pages.
 const MIN_THROTTLED_CHUNK: usize = 4 << 10;
 /// Longest single sleep while throttled, so cancellation is noticed within this time.
@@ -100,21 +104,54 @@ impl From<io::Error> for CopyError {
 
 /// Copies `src` to the fresh, empty file `dst`, hashing every byte. All-zero chunks become holes
 /// (seek instead of write) so sparse disk images stay sparse. Returns (bytes, sha256 hex).
+///
+/// Written pages go to the device as the copy goes: every [`FLUSH_EVERY`] bytes a helper thread
+/// runs `fdatasync` on the file, so the device writes while the copy reads and hashes, instead
+/// of all of it waiting for the caller's final fsync (which still makes the whole file durable).
+/// A failed background flush fails the copy: its error would not be reported again to the
+/// final fsync of another descriptor.
 pub(crate) fn copy_to_file(
     src: &mut dyn Read,
     dst: &mut File,
     ctl: &mut Transfer<'_>,
 ) -> Result<(u64, String), CopyError> {
-    let (done, sha256) = pump(src, ctl, &mut |data: &[u8]| {
-        if data.iter().all(|&b| b == 0) {
-            dst.seek(SeekFrom::Current(data.len() as i64)).map(|_| ())
-        } else {
-            dst.write_all(data)
-        }
-    })?;
-    // Trailing holes: the seek alone does not extend the file.
-    dst.set_len(done)?;
-    Ok((done, sha256))
+    let flush_handle = dst.try_clone()?;
+    let (flush_requests, requested) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let flusher = scope.spawn(move || -> io::Result<()> {
+            while requested.recv().is_ok() {
+                // One fdatasync covers every request that queued up meanwhile.
+                while requested.try_recv().is_ok() {}
+                flush_handle.sync_data()?;
+            }
+            Ok(())
+        });
+        let mut unflushed: u64 = 0;
+        let copied = pump(src, ctl, &mut |data: &[u8]| {
+            if data.iter().all(|&b| b == 0) {
+                dst.seek(SeekFrom::Current(data.len() as i64))?;
+            } else {
+                dst.write_all(data)?;
+                unflushed += data.len() as u64;
+                if unflushed >= FLUSH_EVERY {
+                    unflushed = 0;
+                    // The flusher only stops when this sender goes, or after a failed flush,
+                    // which is reported below.
+                    let _ = flush_requests.send(());
+                }
+            }
+            Ok(())
+        });
+        drop(flush_requests);
+        let flushed = flusher
+            .join()
+            .map_err(|_| io::Error::other("the flushing thread stopped"))?;
+        let (done, sha256) = copied?;
+        flushed?;
+        // Trailing holes: the seek alone does not extend the file.
+        dst.set_len(done)?;
+        Ok((done, sha256))
+    })
 }
 
 /// The one copy loop: reads `src` in chunks, honoring the transfer's cancellation and throttle,
@@ -371,6 +408,24 @@ mod tests {
         assert_eq!(n, data.len() as u64);
         assert_eq!(sha, hex::encode(Sha256::digest(&data)));
         assert_eq!(fs::read(&path).expect("read"), data);
+    }
+
+    /// Past FLUSH_EVERY bytes the background flusher runs alongside the copy; the file must
+    /// still hold exactly the bytes copied, holes included.
+    #[test]
+    fn a_copy_flushed_as_it_goes_holds_every_byte() {
+        let dir = TempDir::new();
+        let len = 2 * FLUSH_EVERY as usize + CHUNK + 5;
+        let mut data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        data[CHUNK..3 * CHUNK].fill(0);
+        let path = dir.path().join("flushed");
+        let mut f = File::create(&path).expect("create");
+        let (n, sha) =
+            copy_to_file(&mut data.as_slice(), &mut f, &mut Transfer::new()).expect("copy");
+        drop(f);
+        assert_eq!(n, len as u64);
+        assert_eq!(sha, hex::encode(Sha256::digest(&data)));
+        assert!(fs::read(&path).expect("read") == data, "the bytes match");
     }
 
     #[test]

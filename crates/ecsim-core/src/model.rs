@@ -141,7 +141,7 @@ pub struct Image {
 }
 
 /// A blob in the byte store: `region/key` (images by id, snapshots by id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BlobRef {
     pub region: String,
     pub key: String,
@@ -232,6 +232,12 @@ pub struct Snapshot {
     /// While `progressing`: the blob its bytes are cloned from when it completes.
     #[serde(default)]
     pub blob_source: Option<BlobRef>,
+    /// SHA-256 of the snapshot's bytes (blob `region/id`), taken when they were written, so an
+    /// image made from it need not read them again. `None` for snapshots of disks with no
+    /// image, and for snapshots completed before checksums were recorded (their bytes are
+    /// hashed when an image is made from them).
+    #[serde(default)]
+    pub blob_sha256: Option<String>,
 }
 
 impl Snapshot {
@@ -261,6 +267,7 @@ impl Snapshot {
                 region: disk.region_id.clone(),
                 key: image.clone(),
             }),
+            blob_sha256: None,
         }
     }
 }
@@ -421,5 +428,38 @@ mod tests {
             created_at: 0,
         };
         assert!(!format!("{k:?}").contains("hunter2"));
+    }
+
+    /// Snapshot documents written before checksums were recorded still read (the stores keep
+    /// snapshots as JSON documents, so the new field needs no schema migration).
+    #[test]
+    fn snapshot_documents_without_a_checksum_still_read() {
+        let disk = Disk {
+            id: "d-1".into(),
+            owner: 1,
+            region_id: "cn-hangzhou".into(),
+            zone_id: "cn-hangzhou-i".into(),
+            instance_id: None,
+            kind: DiskType::System,
+            device: "/dev/xvda".into(),
+            category: "cloud_essd".into(),
+            size_gib: 20,
+            image_id: Some("m-1".into()),
+            created_at: 1,
+        };
+        let mut doc = serde_json::to_value(Snapshot::of_disk(
+            "s-1".into(),
+            &disk,
+            String::new(),
+            String::new(),
+            1,
+            2,
+        ))
+        .expect("serializes");
+        let fields = doc.as_object_mut().expect("an object");
+        assert!(fields.remove("blob_sha256").is_some());
+        let snapshot: Snapshot = serde_json::from_value(doc).expect("an older document reads");
+        assert_eq!(snapshot.blob_sha256, None);
+        assert_eq!(snapshot.id, "s-1");
     }
 }

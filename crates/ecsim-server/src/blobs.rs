@@ -41,24 +41,75 @@ fn image_blob_keys(image: &Image) -> Vec<String> {
         .collect()
 }
 
-/// The blob `region/key`; a public system image's is written on first use.
-pub fn ensure_system_blob(app: &AppState, region: &str, key: &str) -> Result<BlobId, String> {
-    let id = blob_id(region, key)?;
-    match app.blobs.size(&id) {
-        Ok(_) => return Ok(id),
-        Err(BlobError::NotFound(_)) => {}
-        Err(e) => return Err(e.to_string()),
-    }
-    let Some(system) = SYSTEM_IMAGES.iter().find(|s| s.id == key) else {
-        return Err(format!("blob {region}/{key} does not exist"));
+/// A blob to clone from, with the SHA-256 recorded when its bytes were written; `None` when none
+/// was (bytes written before checksums were recorded), and a clone then reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceBlob {
+    pub id: BlobId,
+    pub sha256: Option<String>,
+}
+
+/// The system-disk blob of image `region/image_id` with its recorded checksum. A public system
+/// image's stand-in is written on first use and its checksum recorded on the image's row then;
+/// a stand-in written before checksums were recorded is hashed once, on its next use, and
+/// recorded the same way. Other images carry the checksum their bytes were written with.
+pub fn image_blob(app: &AppState, region: &str, image_id: &str) -> Result<SourceBlob, String> {
+    let id = blob_id(region, image_id)?;
+    let recorded = app
+        .store
+        .read(|tx| Ok(tx.image(region, image_id)?))
+        .map_err(|e| e.to_string())?
+        .and_then(|image| image.blob_sha256);
+    let Some(system) = SYSTEM_IMAGES.iter().find(|s| s.id == image_id) else {
+        return Ok(SourceBlob {
+            id,
+            sha256: recorded,
+        });
     };
-    let header = format!("ecsim system image {} ({})\n", system.id, system.os_name_en);
-    let mut bytes = std::io::Cursor::new(header.into_bytes()).chain(std::io::repeat(0));
-    let mut sized = (&mut bytes).take(SYSTEM_BLOB_BYTES);
-    app.blobs
-        .put(&id, &mut sized, &mut Transfer::new())
-        .map_err(|e| e.to_string())?;
-    Ok(id)
+    let sha256 = match app.blobs.size(&id) {
+        Ok(_) => match recorded {
+            Some(sum) => {
+                return Ok(SourceBlob {
+                    id,
+                    sha256: Some(sum),
+                });
+            }
+            None => app.blobs.sha256(&id).map_err(|e| e.to_string())?,
+        },
+        Err(BlobError::NotFound(_)) => {
+            let header = format!("ecsim system image {} ({})\n", system.id, system.os_name_en);
+            let mut bytes = std::io::Cursor::new(header.into_bytes()).chain(std::io::repeat(0));
+            let mut sized = (&mut bytes).take(SYSTEM_BLOB_BYTES);
+            app.blobs
+                .put(&id, &mut sized, &mut Transfer::new())
+                .map_err(|e| e.to_string())?
+                .sha256
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    record_system_checksum(app, region, image_id, &sha256);
+    Ok(SourceBlob {
+        id,
+        sha256: Some(sha256),
+    })
+}
+
+/// Records a system image's stand-in checksum on its row. A failure costs only a re-hash on a
+/// later use, so it is logged, not returned.
+fn record_system_checksum(app: &AppState, region: &str, image_id: &str, sha256: &str) {
+    let result = app.store.write(|tx| {
+        let Some(mut image) = tx.image(region, image_id)?.filter(Image::is_system) else {
+            return Ok(());
+        };
+        if image.blob_sha256.as_deref() != Some(sha256) {
+            image.blob_sha256 = Some(sha256.to_string());
+            tx.put_image(&image)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        tracing::warn!(error = %err, region, image_id, "recording a system image's checksum failed");
+    }
 }
 
 /// Deletes a blob nothing references any more; a failure only leaves a file behind.

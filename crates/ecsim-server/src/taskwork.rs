@@ -7,7 +7,7 @@
 //! claimed again and redone from the start. A restarted node releases its own leases at once
 //! (`AppState::new`). Blobs are written atomically, so a redo never sees half a file.
 
-use crate::blobs::{blob_id, ensure_system_blob};
+use crate::blobs::{blob_id, image_blob};
 use crate::state::AppState;
 use ecsim_blob::{AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
 use ecsim_core::Millis;
@@ -503,7 +503,9 @@ fn copy_disks(
     source_region: &str,
     source_id: &str,
 ) -> Result<Vec<CopyDisk>, String> {
-    let src = ensure_system_blob(app, source_region, source_id)?;
+    // The checksum recorded when the source's bytes were written; older images are hashed
+    // when copied.
+    let system = image_blob(app, source_region, source_id)?;
     let dst = blob_id(&task.region_id, &task.resource_id)?;
     let source = app
         .store
@@ -511,11 +513,9 @@ fn copy_disks(
         .map_err(|e| e.to_string())?;
     let mut disks = vec![CopyDisk {
         position: 0,
-        src,
+        src: system.id,
         dst,
-        // The checksum recorded when the source's bytes were written; older images are
-        // hashed when copied.
-        recorded: source.as_ref().and_then(|i| i.blob_sha256.clone()),
+        recorded: system.sha256,
     }];
     let mappings = source.map(|i| i.disk_mappings).unwrap_or_default();
     for (position, mapping) in mappings.into_iter().enumerate() {

@@ -1,10 +1,12 @@
 //! Ends timed creations (images `Creating`, snapshots `progressing`) when they are due. The due
 //! time is stored with the resource, so a restart simply finds overdue ones and ends them.
 
-use crate::blobs;
+use crate::blobs::{self, SourceBlob};
 use crate::state::AppState;
-use ecsim_core::model::{BlobRef, ImageStatus, SnapshotStatus};
+use ecsim_blob::CloneJob;
+use ecsim_core::model::{BlobRef, Image, ImageStatus, SnapshotStatus};
 use ecsim_wire::ApiError;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,100 +47,263 @@ pub async fn run_completions(app: Arc<AppState>) {
     }
 }
 
-/// Ends the creations due by `now`: their bytes are cloned from the source blob first (snapshots
-/// before images, since an image is made from its system-disk snapshot), then the status flips.
-/// A missing source fails the creation instead of leaving it `Creating`.
+/// Ends the creations due by `now`: their bytes are cloned from the source blob first (a
+/// snapshot's from its disk's image, an image's from its system-disk snapshot), then the status
+/// flips. A missing source fails the creation instead of leaving it `Creating`.
+///
+/// Everything due is ended in one round: one read, one batch of clones (the directory store
+/// fsyncs each directory once for the batch, not once per clone) and one write transaction (one
+/// commit and fsync), so a burst of CreateImage calls costs about as much as one. A failed
+/// commit leaves them all due and the next round clones them again (a clone replaces its
+/// destination atomically).
 fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError> {
-    let snapshots = app.store.read(|tx| Ok(tx.due_snapshots(now)?))?;
-    for snapshot in snapshots {
-        let cloned = clone_source(
-            app,
-            snapshot.blob_source.as_ref(),
-            &snapshot.region_id,
-            &snapshot.id,
-        );
-        app.store.write(|tx| {
+    let (snapshots, images) = app.store.read(|tx| {
+        let snapshots = tx.due_snapshots(now)?;
+        // Each due image with the snapshot its bytes come from.
+        let mut images = Vec::new();
+        for image in tx.due_images(now)? {
+            let snapshot = match &image.blob_source {
+                Some(source) => tx.snapshot(&source.key)?,
+                None => None,
+            };
+            images.push((image, snapshot));
+        }
+        Ok((snapshots, images))
+    })?;
+    if snapshots.is_empty() && images.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::default();
+    // Snapshots of one burst usually share a source (one instance's image): look it up once.
+    let mut sources: HashMap<&BlobRef, Result<SourceBlob, String>> = HashMap::new();
+    let snapshot_plans: Vec<Plan> = snapshots
+        .iter()
+        .map(|snapshot| match &snapshot.blob_source {
+            None => Plan::Nothing,
+            Some(source) => {
+                let blob = sources
+                    .entry(source)
+                    .or_insert_with(|| blobs::image_blob(app, &source.region, &source.key));
+                batch.add(blob.clone(), &snapshot.region_id, &snapshot.id)
+            }
+        })
+        .collect();
+    let in_this_round: HashMap<&str, usize> = snapshots
+        .iter()
+        .enumerate()
+        .map(|(n, s)| (s.id.as_str(), n))
+        .collect();
+    // (image, its clone, the snapshot of this round it is made from)
+    let mut image_plans: Vec<(&Image, Plan, Option<usize>)> = Vec::new();
+    for (image, snapshot) in &images {
+        let Some(source) = &image.blob_source else {
+            image_plans.push((image, Plan::Nothing, None));
+            continue;
+        };
+        let (checksum, made_from) = match snapshot {
+            Some(s) if s.status == SnapshotStatus::Progressing => {
+                // Its snapshot ends in this round, cloned first in the same batch: its bytes
+                // are that snapshot's source's, so its recorded checksum holds for both. When
+                // none is recorded (or the snapshot is not due yet, its CreateImage having
+                // committed after the read), the image waits for the next round, which finds
+                // the snapshot ended; failing it here would be wrong.
+                let Some(&n) = in_this_round.get(s.id.as_str()) else {
+                    continue;
+                };
+                let Some(sum) = batch.source_checksum(snapshot_plans[n]) else {
+                    continue;
+                };
+                (Some(sum), Some(n))
+            }
+            Some(s) => (s.blob_sha256.clone(), None),
+            None => (None, None),
+        };
+        let blob = blobs::blob_id(&source.region, &source.key).map(|id| SourceBlob {
+            id,
+            sha256: checksum,
+        });
+        let plan = batch.add(blob, &image.region_id, &image.id);
+        image_plans.push((image, plan, made_from));
+    }
+    let done = batch.run(app);
+    let snapshot_bytes: Vec<Cloned> = snapshot_plans.iter().map(|p| done.of(*p)).collect();
+    let image_bytes: Vec<Cloned> = image_plans
+        .iter()
+        .map(|(_, plan, made_from)| match made_from {
+            // Bytes linked from a snapshot whose own clone failed are not the image's.
+            Some(n) if !snapshot_bytes[*n].succeeded() => Cloned::Failed,
+            _ => done.of(*plan),
+        })
+        .collect();
+    app.store.write(|tx| {
+        for (snapshot, cloned) in snapshots.iter().zip(&snapshot_bytes) {
             let Some(mut current) = tx.snapshot(&snapshot.id)? else {
-                return Ok(());
+                continue;
             };
             if current.status != SnapshotStatus::Progressing {
-                return Ok(());
+                continue;
             }
-            current.status = if cloned.is_some() {
+            current.status = if cloned.succeeded() {
                 SnapshotStatus::Accomplished
             } else {
                 SnapshotStatus::Failed
             };
+            current.blob_sha256 = cloned.sha256();
             current.ready_at = None;
             current.blob_source = None;
-            Ok(tx.put_snapshot(&current)?)
-        })?;
-        // The snapshot of a disk whose image was Force-deleted (and whose instance went
-        // meanwhile) was the last reader of the image's bytes.
-        if let Some(source) = &snapshot.blob_source {
-            blobs::release_image_if_unused(app, &source.region, &source.key);
+            tx.put_snapshot(&current)?;
         }
-    }
-    let images = app.store.read(|tx| Ok(tx.due_images(now)?))?;
-    for image in images {
-        // An image is made from its system-disk snapshot's bytes. If that snapshot is still
-        // progressing (its CreateImage committed after the snapshots were read above), the
-        // next round takes it first; failing the image here would be wrong.
-        if let Some(source) = &image.blob_source {
-            let pending = app.store.read(|tx| {
-                Ok(tx
-                    .snapshot(&source.key)?
-                    .is_some_and(|s| s.status == SnapshotStatus::Progressing))
-            })?;
-            if pending {
-                continue;
-            }
-        }
-        let cloned = clone_source(app, image.blob_source.as_ref(), &image.region_id, &image.id);
-        app.store.write(|tx| {
+        for ((image, _, _), cloned) in image_plans.iter().zip(&image_bytes) {
             let Some(mut current) = tx.image(&image.region_id, &image.id)? else {
-                return Ok(());
+                continue;
             };
             if current.status != ImageStatus::Creating || current.is_deleted() {
-                return Ok(());
+                continue;
             }
-            current.status = if cloned.is_some() {
+            current.status = if cloned.succeeded() {
                 ImageStatus::Available
             } else {
                 ImageStatus::CreateFailed
             };
-            current.blob_sha256 = cloned.flatten();
+            current.blob_sha256 = cloned.sha256();
             current.ready_at = None;
             current.blob_source = None;
-            Ok(tx.put_image(&current)?)
-        })?;
+            tx.put_image(&current)?;
+        }
+        Ok(())
+    })?;
+    // The snapshot of a disk whose image was Force-deleted (and whose instance went meanwhile)
+    // was the last reader of the image's bytes.
+    for source in sources.keys() {
+        blobs::release_image_if_unused(app, &source.region, &source.key);
     }
     Ok(())
 }
 
-/// Clones `source` to `region/key`; `Some(checksum)` when the bytes are in place (`Some(None)`
-/// when there are none to move), `None` when cloning failed.
-fn clone_source(
-    app: &AppState,
-    source: Option<&BlobRef>,
-    region: &str,
-    key: &str,
-) -> Option<Option<String>> {
-    let Some(source) = source else {
-        return Some(None);
-    };
-    let result = blobs::ensure_system_blob(app, &source.region, &source.key).and_then(|src| {
-        let dst = blobs::blob_id(region, key)?;
-        app.blobs
-            .clone_blob(&src, &dst, None, &mut ecsim_blob::Transfer::new())
-            .map_err(|e| e.to_string())
-    });
-    match result {
-        Ok(cloned) => Some(Some(cloned.info.sha256)),
-        Err(err) => {
-            tracing::warn!(error = %err, source = %source.key, target = key, "cloning bytes failed");
-            None
+/// How a creation's bytes are made in a round.
+#[derive(Debug, Clone, Copy)]
+enum Plan {
+    /// There are none to move (a disk made from no image).
+    Nothing,
+    /// Job `n` of the round's [`Batch`] clones them.
+    Clone(usize),
+    /// The source could not even be named or found; the creation fails.
+    Failed,
+}
+
+/// The clones of one round, run together by [`BlobStore::clone_blobs`].
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<(SourceBlob, ecsim_blob::BlobId)>,
+}
+
+impl Batch {
+    /// Queues cloning `source` to `region/key`.
+    fn add(&mut self, source: Result<SourceBlob, String>, region: &str, key: &str) -> Plan {
+        match source.and_then(|source| Ok((source, blobs::blob_id(region, key)?))) {
+            Ok(job) => {
+                self.jobs.push(job);
+                Plan::Clone(self.jobs.len() - 1)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, target = key, "cloning bytes failed");
+                Plan::Failed
+            }
         }
+    }
+
+    /// The recorded checksum of the source a plan clones from.
+    fn source_checksum(&self, plan: Plan) -> Option<String> {
+        match plan {
+            Plan::Clone(n) => self.jobs[n].0.sha256.clone(),
+            Plan::Nothing | Plan::Failed => None,
+        }
+    }
+
+    /// Clones everything, then checks each clone against its source's recorded checksum.
+    fn run(self, app: &AppState) -> Done {
+        let jobs: Vec<CloneJob<'_>> = self
+            .jobs
+            .iter()
+            .map(|(source, dst)| CloneJob {
+                src: &source.id,
+                dst,
+                src_sha256: source.sha256.as_deref(),
+            })
+            .collect();
+        let results = app.blobs.clone_blobs(&jobs);
+        let checked = self
+            .jobs
+            .iter()
+            .zip(results)
+            .map(|((source, dst), result)| {
+                let checked = result
+                    .map_err(|e| e.to_string())
+                    .and_then(|cloned| verified(source.sha256.as_deref(), &cloned));
+                match checked {
+                    Ok(sum) => Cloned::Bytes(sum),
+                    Err(err) => {
+                        // Nothing will refer to bytes that failed their check or half a clone.
+                        let _ = app.blobs.delete(dst);
+                        tracing::warn!(error = %err, source = %source.id, target = %dst, "cloning bytes failed");
+                        Cloned::Failed
+                    }
+                }
+            })
+            .collect();
+        Done(checked)
+    }
+}
+
+/// The outcome of each job of a [`Batch`].
+struct Done(Vec<Cloned>);
+
+impl Done {
+    fn of(&self, plan: Plan) -> Cloned {
+        match plan {
+            Plan::Nothing => Cloned::Nothing,
+            Plan::Clone(n) => self.0.get(n).cloned().unwrap_or(Cloned::Failed),
+            Plan::Failed => Cloned::Failed,
+        }
+    }
+}
+
+/// What cloning a creation's bytes gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cloned {
+    /// There were none to move.
+    Nothing,
+    /// In place, with the SHA-256 of the bytes now under the creation's key.
+    Bytes(String),
+    /// Cloning failed; the creation fails.
+    Failed,
+}
+
+impl Cloned {
+    fn succeeded(&self) -> bool {
+        !matches!(self, Cloned::Failed)
+    }
+
+    fn sha256(&self) -> Option<String> {
+        match self {
+            Cloned::Bytes(sum) => Some(sum.clone()),
+            Cloned::Nothing | Cloned::Failed => None,
+        }
+    }
+}
+
+/// The checksum to record for a clone of a source whose bytes were recorded with `expected`.
+/// A clone that shares storage reports `expected` itself (blobs never change, so it still
+/// holds; that is what spares re-reading them); one that streamed the bytes computed their
+/// checksum, which must equal the recorded one — the check CopyImage makes — or the bytes are
+/// not what the source was written with and the creation fails.
+fn verified(expected: Option<&str>, cloned: &ecsim_blob::Cloned) -> Result<String, String> {
+    match expected {
+        Some(expected) if !cloned.linked && cloned.info.sha256 != expected => Err(format!(
+            "the cloned bytes (SHA-256 {}) do not match the source's recorded checksum {expected}",
+            cloned.info.sha256
+        )),
+        _ => Ok(cloned.info.sha256.clone()),
     }
 }
 
@@ -175,5 +340,52 @@ pub async fn flush_nonces(app: &Arc<AppState>) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "writing nonces failed; will retry"),
         Err(err) => tracing::error!(error = %err, "nonce flush task failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verified;
+    use ecsim_blob::{BlobInfo, Cloned};
+
+    fn clone_of(sha256: &str, linked: bool) -> Cloned {
+        Cloned {
+            info: BlobInfo {
+                size: 8,
+                sha256: sha256.to_string(),
+            },
+            linked,
+        }
+    }
+
+    #[test]
+    fn a_streamed_clone_must_match_the_recorded_checksum() {
+        let (recorded, other) = ("a".repeat(64), "b".repeat(64));
+        assert_eq!(
+            verified(Some(&recorded), &clone_of(&recorded, false)),
+            Ok(recorded.clone())
+        );
+        let refused = verified(Some(&recorded), &clone_of(&other, false));
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains(&other)),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_shared_clone_keeps_the_recorded_checksum_and_an_unrecorded_source_is_hashed() {
+        let recorded = "a".repeat(64);
+        // The store hands back the known checksum for a link (same inode, same bytes).
+        assert_eq!(
+            verified(Some(&recorded), &clone_of(&recorded, true)),
+            Ok(recorded.clone())
+        );
+        // Nothing recorded: whatever the store read back is what is recorded now.
+        let read_back = "c".repeat(64);
+        assert_eq!(
+            verified(None, &clone_of(&read_back, true)),
+            Ok(read_back.clone())
+        );
+        assert_eq!(verified(None, &clone_of(&read_back, false)), Ok(read_back));
     }
 }

@@ -77,6 +77,7 @@ on_both_backends!(
     paging_reports_the_total,
     snapshot_links_are_released_when_the_image_is_deleted,
     timed_creations_are_due_at_their_time,
+    recorded_checksums_of_completed_creations_are_kept,
     tasks_are_leased_to_one_node_until_the_lease_expires,
     tags_filter_images,
     ids_sort_bytewise_and_names_match_literally,
@@ -277,6 +278,70 @@ fn timed_creations_are_due_at_their_time(db: &TestDb) {
     img.ready_at = None;
     store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
     assert_eq!(store.read(|tx| Ok(tx.next_due()?)).unwrap(), None);
+}
+
+/// The completion worker records the checksum of the bytes it cloned on the snapshot and the
+/// image in one transaction; both must come back from the store as written (the next clone
+/// relies on them instead of reading the bytes again).
+fn recorded_checksums_of_completed_creations_are_kept(db: &TestDb) {
+    let store = db.open();
+    let sum = "ab".repeat(32);
+    let mut snap = Snapshot {
+        id: "s-9".into(),
+        owner: 1,
+        region_id: "cn-hangzhou".into(),
+        name: String::new(),
+        description: String::new(),
+        source_disk_id: "d-9".into(),
+        source_disk_type: DiskType::System,
+        source_disk_size_gib: 20,
+        source_image_id: Some("m-src".into()),
+        status: SnapshotStatus::Progressing,
+        created_at: 1,
+        ready_at: Some(10),
+        blob_source: Some(ecsim_core::model::BlobRef {
+            region: "cn-hangzhou".into(),
+            key: "m-src".into(),
+        }),
+        blob_sha256: None,
+    };
+    let mut img = image("m-9", Some(1), 1);
+    img.status = ImageStatus::Creating;
+    img.ready_at = Some(10);
+    store
+        .write(|tx| {
+            tx.put_snapshot(&snap)?;
+            Ok(tx.put_image(&img)?)
+        })
+        .unwrap();
+    assert_eq!(
+        store.read(|tx| Ok(tx.snapshot("s-9")?)).unwrap().as_ref(),
+        Some(&snap)
+    );
+    snap.status = SnapshotStatus::Accomplished;
+    snap.ready_at = None;
+    snap.blob_source = None;
+    snap.blob_sha256 = Some(sum.clone());
+    img.status = ImageStatus::Available;
+    img.ready_at = None;
+    img.blob_sha256 = Some(sum.clone());
+    store
+        .write(|tx| {
+            tx.put_snapshot(&snap)?;
+            Ok(tx.put_image(&img)?)
+        })
+        .unwrap();
+    let (read_snap, read_img) = store
+        .read(|tx| Ok((tx.snapshot("s-9")?, tx.image("cn-hangzhou", "m-9")?)))
+        .unwrap();
+    assert_eq!(read_snap, Some(snap));
+    assert_eq!(read_img.and_then(|i| i.blob_sha256), Some(sum));
+    assert!(
+        store
+            .read(|tx| Ok(tx.due_snapshots(10)?))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn task(id: &str, created_at: Millis) -> Task {
@@ -492,6 +557,7 @@ fn instances_disks_and_snapshots_filter(db: &TestDb) {
                 created_at: 4,
                 ready_at: Some(50),
                 blob_source: None,
+                blob_sha256: None,
             })?;
             Ok(())
         })

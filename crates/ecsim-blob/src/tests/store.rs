@@ -560,6 +560,51 @@ mod conformance {
         assert_eq!(streamed.info, info, "computed from the bytes written");
     }
 
+    /// A batch answers one result per job, in order; a job may clone an earlier job's
+    /// destination; a failing job does not stop the others; known checksums are taken as
+    /// `clone_blob` takes them.
+    pub fn batched_clones_answer_each_job_in_order(store: &dyn BlobStore) {
+        let data = pattern(300 * 1024);
+        let src = id("cn-hangzhou", "m-src");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        let (a, b, c) = (
+            id("cn-hangzhou", "s-a"),
+            id("cn-shanghai", "m-b"),
+            id("cn-hangzhou", "m-c"),
+        );
+        let missing = id("cn-hangzhou", "missing");
+        let known = "0".repeat(64);
+        let results = store.clone_blobs(&[
+            crate::CloneJob {
+                src: &src,
+                dst: &a,
+                src_sha256: None,
+            },
+            crate::CloneJob {
+                src: &a,
+                dst: &b,
+                src_sha256: Some(&known),
+            },
+            crate::CloneJob {
+                src: &missing,
+                dst: &c,
+                src_sha256: None,
+            },
+        ]);
+        assert_eq!(results.len(), 3);
+        let first = results[0].as_ref().expect("cloned");
+        assert_eq!(first.info, info, "read back: no checksum was known");
+        let second = results[1].as_ref().expect("cloned from the first clone");
+        assert_eq!(second.info.sha256, known, "taken from the caller");
+        assert!(matches!(&results[2], Err(BlobError::NotFound(m)) if *m == missing));
+        assert_eq!(read_all(store, &a), data);
+        assert_eq!(read_all(store, &b), data);
+        assert!(matches!(store.size(&c), Err(BlobError::NotFound(_))));
+        assert!(store.clone_blobs(&[]).is_empty());
+    }
+
     pub fn throttled_clone_streams(store: &dyn BlobStore) {
         let data = pattern(256 * 1024);
         let src = id("cn-hangzhou", "m-src");
@@ -622,5 +667,6 @@ conformance!(
     throttle_waits_and_cancel_is_prompt,
     clones_are_independent,
     known_checksum_of_the_source,
+    batched_clones_answer_each_job_in_order,
     throttled_clone_streams,
 );

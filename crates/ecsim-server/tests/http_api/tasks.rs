@@ -2481,3 +2481,172 @@ async fn cancelling_an_import_while_a_data_disk_moves_frees_every_disks_bytes() 
     let attr = task_attribute(&app, REGION, &task).await;
     assert_eq!(progress(&attr)["ErrorCode"], "Cancelled", "{attr}");
 }
+
+/// SHA-256 of blob `region/key`, read from its bytes (not the recorded one).
+fn blob_sum(app: &TestApp, region: &str, key: &str) -> String {
+    let id = ecsim_blob::BlobId::new(region, key).expect("a valid blob id");
+    app.state.blobs.sha256(&id).expect("the blob hashes")
+}
+
+fn stored_image(app: &TestApp, region: &str, image: &str) -> ecsim_core::model::Image {
+    app.state
+        .store
+        .read(|tx| Ok(tx.image(region, image)?))
+        .expect("the store reads")
+        .expect("the image is stored")
+}
+
+fn stored_snapshot(app: &TestApp, id: &str) -> ecsim_core::model::Snapshot {
+    app.state
+        .store
+        .read(|tx| Ok(tx.snapshot(id)?))
+        .expect("the store reads")
+        .expect("the snapshot is stored")
+}
+
+/// CreateImage from an instance records, where the bytes are written, the checksum of what was
+/// written: the system image's stand-in on its row, the snapshot's and the image's clones on
+/// theirs. Each must be the SHA-256 of the bytes actually stored, since later clones and copies
+/// take it instead of reading them again.
+#[tokio::test]
+async fn creations_record_the_checksum_of_the_bytes_they_clone() {
+    let app = TestApp::start();
+    let (image, _) = app.available_image(None).await;
+    let system = stored_image(&app, REGION, X86_IMAGE);
+    assert_eq!(
+        system.blob_sha256.as_deref(),
+        Some(blob_sum(&app, REGION, X86_IMAGE).as_str()),
+        "the stand-in's checksum is recorded on the system image"
+    );
+    let made = stored_image(&app, REGION, &image);
+    let snapshot_id = made.disk_mappings[0]
+        .snapshot_id
+        .clone()
+        .expect("the system disk has a snapshot");
+    let snapshot = stored_snapshot(&app, &snapshot_id);
+    assert_eq!(
+        snapshot.blob_sha256.as_deref(),
+        Some(blob_sum(&app, REGION, &snapshot_id).as_str())
+    );
+    assert_eq!(
+        made.blob_sha256.as_deref(),
+        Some(blob_sum(&app, REGION, &image).as_str())
+    );
+    assert_eq!(made.blob_sha256, system.blob_sha256, "the same bytes");
+    // A second burst of creations from one instance, completed in one round.
+    let instance = app.run_instance(X86_IMAGE).await;
+    let mut images = Vec::new();
+    for _ in 0..3 {
+        images.push(app.create_image_from(&instance, None).await);
+    }
+    app.finish_creations().await;
+    for image in &images {
+        let made = stored_image(&app, REGION, image);
+        assert_eq!(made.status, ecsim_core::model::ImageStatus::Available);
+        assert_eq!(
+            made.blob_sha256.as_deref(),
+            Some(blob_sum(&app, REGION, image).as_str())
+        );
+    }
+}
+
+/// A data dir from before checksums were recorded: the stand-in exists but its row has no
+/// checksum, nor do the snapshots made then. The next use hashes the stand-in once and records
+/// it; an image made from an unrecorded snapshot gets the checksum of its bytes as read.
+#[tokio::test]
+async fn bytes_written_before_checksums_were_recorded_are_hashed_once() {
+    let app = TestApp::start();
+    let (image, instance) = app.available_image(None).await;
+    let snapshot_id = stored_image(&app, REGION, &image).disk_mappings[0]
+        .snapshot_id
+        .clone()
+        .expect("the system disk has a snapshot");
+    let bytes_sum = blob_sum(&app, REGION, X86_IMAGE);
+    app.state
+        .store
+        .write(|tx| {
+            let mut system = tx.image(REGION, X86_IMAGE)?.expect("the system image");
+            system.blob_sha256 = None;
+            tx.put_image(&system)?;
+            let mut snapshot = tx.snapshot(&snapshot_id)?.expect("the snapshot");
+            snapshot.blob_sha256 = None;
+            Ok(tx.put_snapshot(&snapshot)?)
+        })
+        .expect("the store writes");
+    let again = app.create_image_from(&instance, None).await;
+    app.finish_creations().await;
+    assert_eq!(
+        stored_image(&app, REGION, X86_IMAGE).blob_sha256.as_deref(),
+        Some(bytes_sum.as_str())
+    );
+    assert_eq!(
+        stored_image(&app, REGION, &again).blob_sha256.as_deref(),
+        Some(bytes_sum.as_str())
+    );
+    // An image from the old, unrecorded snapshot.
+    let from_snapshot = app
+        .call("CreateImage")
+        .region()
+        .param("SnapshotId", &snapshot_id)
+        .send()
+        .await
+        .ok();
+    let from_snapshot = str_of(&from_snapshot["ImageId"]);
+    app.finish_creations().await;
+    assert_eq!(
+        stored_image(&app, REGION, &from_snapshot)
+            .blob_sha256
+            .as_deref(),
+        Some(bytes_sum.as_str())
+    );
+}
+
+/// A recorded checksum is trusted by clones that share storage (that is what spares reading the
+/// bytes), so a wrong one travels with them; the first copy that streams the bytes compares
+/// them with it and fails, as before checksums were carried across creations.
+#[tokio::test]
+async fn a_wrong_recorded_checksum_is_caught_by_the_next_streamed_copy() {
+    let app = TestApp::with_settings(|s| {
+        s.task_bytes_per_second = std::num::NonZeroU64::new(64 * MIB as u64);
+    });
+    let _workers = start_workers(&app);
+    let (image, _) = app.available_image(None).await;
+    let snapshot_id = stored_image(&app, REGION, &image).disk_mappings[0]
+        .snapshot_id
+        .clone()
+        .expect("the system disk has a snapshot");
+    let wrong = "0".repeat(64);
+    app.state
+        .store
+        .write(|tx| {
+            let mut snapshot = tx.snapshot(&snapshot_id)?.expect("the snapshot");
+            snapshot.blob_sha256 = Some(wrong.clone());
+            Ok(tx.put_snapshot(&snapshot)?)
+        })
+        .expect("the store writes");
+    let body = app
+        .call("CreateImage")
+        .region()
+        .param("SnapshotId", &snapshot_id)
+        .send()
+        .await
+        .ok();
+    let tainted = str_of(&body["ImageId"]);
+    app.finish_creations().await;
+    assert_eq!(
+        stored_image(&app, REGION, &tainted).blob_sha256.as_deref(),
+        Some(wrong.as_str()),
+        "a linked clone carries the recorded checksum"
+    );
+    // Throttled, so the copy streams the bytes and checks them.
+    let copied = copy(&app, &tainted, Some(SHANGHAI)).await;
+    let task = task_of(&app, SHANGHAI, &copied).await;
+    let attr = wait_task_done(&app, SHANGHAI, &task).await;
+    assert_eq!(attr["TaskStatus"], "Failed", "{attr}");
+    assert_eq!(progress(&attr)["ErrorCode"], "CopyImageFailed", "{attr}");
+    // The untouched image copies fine the same way.
+    let good = copy(&app, &image, Some(SHANGHAI)).await;
+    let task = task_of(&app, SHANGHAI, &good).await;
+    let attr = wait_task_done(&app, SHANGHAI, &task).await;
+    assert_eq!(attr["TaskStatus"], "Finished", "{attr}");
+}
