@@ -217,13 +217,12 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
         Ok((page.total, shown))
     })?;
-    Ok(object(json!({
-        "RegionId": ctx.region_id(),
-        "TotalCount": total,
-        "PageNumber": paging.number,
-        "PageSize": paging.size,
-        "Images": { "Image": images },
-    })))
+    Ok(present::images_page(
+        ctx.region_id(),
+        total,
+        &paging,
+        images,
+    ))
 }
 
 /// The image's own descriptive fields, as CreateImage takes them.
