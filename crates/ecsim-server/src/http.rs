@@ -3,7 +3,7 @@
 use crate::actions::{self, ECS_VERSION, RegionRule};
 use crate::auth::{self, SignedRequest};
 use crate::console;
-use crate::handlers::{Ctx, Reply};
+use crate::handlers::{Answer, Ctx, answer};
 use crate::ram::{self, Service, authz::EcsVerdict};
 use crate::state::AppState;
 use axum::Router;
@@ -241,7 +241,7 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
         .and_then(Service::of_version);
     match dispatch(app, decoded).await {
         Ok((action, reply)) => {
-            let body = render::success(format, action, &request_id, reply);
+            let body = reply.render(format, action, &request_id);
             respond(StatusCode::OK, format, &request_id, body)
         }
         Err(err) => {
@@ -251,7 +251,7 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
 }
 
 /// Routes, authenticates and runs the handler; answers the action name and the reply fields.
-async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Reply), ApiError> {
+async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Answer), ApiError> {
     let action_name = req
         .params
         .get("Action")
@@ -271,7 +271,7 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             .ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
         return on_blocking_pool(move || {
             let caller = auth::authenticate(&app, &req.signed())?;
-            ram::run(&app, &caller, op, &req.params).map(|reply| (op.name, reply))
+            ram::run(&app, &caller, op, &req.params).map(|reply| (op.name, answer(reply)))
         })
         .await;
     }
@@ -292,7 +292,7 @@ fn run_ecs(
     app: &AppState,
     action: &'static actions::Action,
     req: &Decoded,
-) -> Result<(&'static str, Reply), ApiError> {
+) -> Result<(&'static str, Answer), ApiError> {
     let caller = auth::authenticate(app, &req.signed())?;
     let region = match (action.region, req.params.get_nonempty("RegionId")) {
         (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
@@ -313,7 +313,7 @@ fn run_ecs(
     if let EcsVerdict::Answer(reply) =
         ram::authz::authorize_ecs(app, &caller, action, &req.params, region)?
     {
-        return Ok((action.name, reply));
+        return Ok((action.name, answer(reply)));
     }
     let ctx = Ctx {
         app,

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
-use crate::present::{self, ImageView, object};
+use crate::present::{ImageView, ImagesPage, object};
 use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
@@ -188,7 +188,7 @@ fn creating_task_percent(tx: &mut dyn Tx, image: &Image) -> Result<Option<u64>, 
     Ok(Some(0))
 }
 
-pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+pub fn describe_images(ctx: &Ctx<'_>) -> Result<ImagesPage, ApiError> {
     let (query, paging) = image_query(ctx)?;
     dry_run_gate(ctx.params)?;
     let (total, images) = ctx.app.store.read(|tx| {
@@ -200,29 +200,31 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
         let extras = tx.image_listing_extras(ctx.region_id(), &ids)?;
         let mut shown = Vec::with_capacity(page.items.len());
-        for (image, extra) in page.items.iter().zip(&extras) {
-            shown.push(present::image(&ImageView {
+        for (image, extra) in page.items.into_iter().zip(extras) {
+            let task_percent = creating_task_percent(tx, &image)?;
+            let shared_accounts = if image.owner == Some(ctx.account()) {
+                extra.shared_accounts
+            } else {
+                0
+            };
+            shown.push(ImageView {
                 image,
-                caller: ctx.account(),
-                tags: &extra.tags,
+                tags: extra.tags,
                 in_use: extra.in_use,
-                shared_accounts: if image.owner == Some(ctx.account()) {
-                    extra.shared_accounts
-                } else {
-                    0
-                },
-                now: ctx.now,
-                task_percent: creating_task_percent(tx, image)?,
-            }));
+                shared_accounts,
+                task_percent,
+            });
         }
         Ok((page.total, shown))
     })?;
-    Ok(present::images_page(
-        ctx.region_id(),
+    Ok(ImagesPage {
+        region_id: ctx.region_id().to_string(),
         total,
-        &paging,
+        paging,
+        caller: ctx.account(),
+        now: ctx.now,
         images,
-    ))
+    })
 }
 
 /// The image's own descriptive fields, as CreateImage takes them.
