@@ -265,22 +265,27 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pooled = lock(&self.readers).pop();
-        let mut conn = match pooled {
+        let conn = match pooled {
             Some(c) => c,
             None => connect(&self.path)?,
         };
-        let result = {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .map_err(StoreError::from)?;
-            let out = f(&mut SqliteTx { conn: &tx });
-            // A read transaction has nothing to keep; ending it releases the snapshot.
-            drop(tx);
-            out
-        };
-        let mut idle = lock(&self.readers);
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
+        // BEGIN and ROLLBACK through the statement cache: `Connection::transaction` parses
+        // both again on every call (`execute_batch`), 2.6% of a lookup's instructions.
+        conn.prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(StoreError::from)?;
+        let result = f(&mut SqliteTx { conn: &conn });
+        // A read transaction has nothing to keep; ending it releases the snapshot. Should the
+        // ROLLBACK fail, the connection may still hold the transaction: it is not reused.
+        let ended = conn
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut rollback| rollback.execute([]))
+            .is_ok();
+        if ended && conn.is_autocommit() {
+            let mut idle = lock(&self.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
         }
         result
     }
@@ -733,15 +738,16 @@ impl Tx for SqliteTx<'_> {
         let (lim, off) = page_bounds(q.offset, q.limit);
         args.push(SqlValue::Integer(lim));
         args.push(SqlValue::Integer(off));
-        let docs = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(2))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let items = docs
-            .iter()
-            .map(|d| from_doc(d))
-            .collect::<StoreResult<Vec<Image>>>()?;
+        let mut items = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(args.iter()))?;
+            while let Some(row) = rows.next()? {
+                // Parsed in SQLite's own buffer, without copying the document out first.
+                let doc = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                items.push(from_doc::<Image>(doc)?);
+            }
+        }
 
         // A first page that is not full holds every match: nothing to count.
         if q.offset == 0 && (items.len() as u64) < q.limit {
