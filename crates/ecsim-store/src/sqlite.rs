@@ -776,6 +776,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         region_id: &str,
         ids: &[String],
+        count_shares: bool,
     ) -> StoreResult<Vec<ImageExtras>> {
         // Three queries for the whole page instead of three per image; the ids travel as one
         // JSON array, so the statements stay the same whatever the page holds. Each walks that
@@ -829,7 +830,7 @@ impl Tx for SqliteTx<'_> {
                 }
             }
         }
-        {
+        if count_shares {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT j.value, (SELECT COUNT(*) FROM image_shares AS s WHERE s.image_id = j.value)
                  FROM json_each(?1) AS j",

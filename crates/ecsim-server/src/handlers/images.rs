@@ -198,7 +198,9 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<ImagesPage, ApiError> {
             tx.find_images(&query)?
         };
         let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
-        let extras = tx.image_listing_extras(ctx.region_id(), &ids)?;
+        // Share counts show only on the caller's own images.
+        let any_own = page.items.iter().any(|i| i.owner == Some(ctx.account()));
+        let extras = tx.image_listing_extras(ctx.region_id(), &ids, any_own)?;
         let mut shown = Vec::with_capacity(page.items.len());
         for (image, extra) in page.items.into_iter().zip(extras) {
             let task_percent = creating_task_percent(tx, &image)?;
