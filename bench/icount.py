@@ -10,11 +10,10 @@ an image of it and 999 copies of that image's row), send a tenth of the requests
 switch instrumentation on, send --requests with `ecsim-bench load` (V3, --connections, 2 client
 threads), dump. Prints the server's instructions per request (user space: what the code does,
 not what the scheduler did; this VM exposes no hardware counters to `perf stat`). The dumps stay
-in --keep DIR for `callgrind_annotate`.
+in --keep DIR for `callgrind_annotate`. Needs valgrind (`apt-get install valgrind`).
 """
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
