@@ -24,6 +24,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -619,7 +620,7 @@ impl Tx for SqliteTx<'_> {
         // in `created_at DESC, id` order; UNION ALL merges the ordered branches and LIMIT stops
         // the merge after one page instead of sorting every image of the region.
         let caller = SqlValue::Integer(q.caller);
-        let mut arms: Vec<(String, Vec<SqlValue>, Option<i64>)> = Vec::new();
+        let mut arms: Vec<(Cow<'static, str>, Vec<SqlValue>, Option<i64>)> = Vec::new();
         if q.owners.system {
             arms.push(("owner IS NULL".into(), Vec::new(), Some(SYSTEM_OWNER)));
         }
@@ -636,7 +637,7 @@ impl Tx for SqliteTx<'_> {
         };
         if q.owners.shared_with_me {
             arms.push((
-                format!("owner <> ? AND {shared}"),
+                format!("owner <> ? AND {shared}").into(),
                 vec![caller.clone(), caller.clone()],
                 None,
             ));
@@ -650,7 +651,7 @@ impl Tx for SqliteTx<'_> {
                 arm.push_str(shared);
                 args.push(caller);
             }
-            arms.push((arm, args, None));
+            arms.push((arm.into(), args, None));
         }
         if arms.is_empty() {
             return Ok(Page::default());
@@ -713,31 +714,39 @@ impl Tx for SqliteTx<'_> {
             push_in(&mut filters, &mut fargs, "status", &statuses);
         }
         let region = SqlValue::Text(q.region_id.clone());
-        let arm_sql = |select: &str, arm: &str| {
-            format!(
-                "SELECT {select} FROM images WHERE region_id = ? AND deleted_at IS NULL AND {arm}{filters}"
-            )
+        // Statement text and bound values are built by appending and borrowing: a lookup by id
+        // runs this once per request, and formatting and cloning the values for every branch
+        // cost more instructions than SQLite's step of the query (BENCHMARKS.md).
+        let push_arm = |sql: &mut String, select: &str, arm: &str| {
+            sql.push_str("SELECT ");
+            sql.push_str(select);
+            sql.push_str(" FROM images WHERE region_id = ? AND deleted_at IS NULL AND ");
+            sql.push_str(arm);
+            sql.push_str(&filters);
         };
-        let arm_args = |args: &[SqlValue]| -> Vec<SqlValue> {
-            std::iter::once(region.clone())
-                .chain(args.iter().cloned())
-                .chain(fargs.iter().cloned())
-                .collect()
-        };
+        /// A branch's bound values: the region, the branch's own, the filters'.
+        fn arm_args<'v>(
+            region: &'v SqlValue,
+            arm: &'v [SqlValue],
+            filters: &'v [SqlValue],
+        ) -> impl Iterator<Item = &'v SqlValue> {
+            std::iter::once(region).chain(arm).chain(filters)
+        }
 
-        let mut sql = String::new();
-        let mut args: Vec<SqlValue> = Vec::new();
+        let mut sql = String::with_capacity(512);
+        let mut args: Vec<&SqlValue> = Vec::with_capacity(8 * arms.len() + 2);
         for (i, (arm, a, _)) in arms.iter().enumerate() {
             if i > 0 {
                 sql.push_str(" UNION ALL ");
             }
-            sql.push_str(&arm_sql("created_at, id, doc", arm));
-            args.extend(arm_args(a));
+            push_arm(&mut sql, "created_at, id, doc", arm);
+            args.extend(arm_args(&region, a, &fargs));
         }
         sql.push_str(" ORDER BY 1 DESC, 2 LIMIT ? OFFSET ?");
         let (lim, off) = page_bounds(q.offset, q.limit);
-        args.push(SqlValue::Integer(lim));
-        args.push(SqlValue::Integer(off));
+        let (lim, off) = (SqlValue::Integer(lim), SqlValue::Integer(off));
+        args.push(&lim);
+        args.push(&off);
         let mut items = Vec::new();
         {
             let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -761,10 +770,12 @@ impl Tx for SqliteTx<'_> {
             total += match owner_key {
                 Some(owner) if counted => self.live_images(&q.region_id, *owner, &statuses)?,
                 _ => {
+                    let mut count_sql = String::new();
+                    push_arm(&mut count_sql, "COUNT(*)", arm);
                     let n: i64 = self
                         .conn
-                        .prepare_cached(&arm_sql("COUNT(*)", arm))?
-                        .query_row(params_from_iter(arm_args(a).iter()), |r| r.get(0))?;
+                        .prepare_cached(&count_sql)?
+                        .query_row(params_from_iter(arm_args(&region, a, &fargs)), |r| r.get(0))?;
                     u64::try_from(n).unwrap_or(0)
                 }
             };
