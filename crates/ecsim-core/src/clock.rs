@@ -45,7 +45,28 @@ pub fn format_time(at: Millis) -> String {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
     let (h, mi, s) = (dt.hour(), dt.minute(), dt.second());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let Ok(year @ 0..=9999) = u16::try_from(y) else {
+        return format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+    };
+    // Digit by digit rather than through `format!`: listings format one per item, and the
+    // formatting machinery cost more than the date arithmetic (BENCHMARKS.md).
+    let mut out = String::with_capacity(20);
+    let mut push = |value: u16, digits: u32, then: Option<char>| {
+        for place in (0..digits).rev() {
+            let digit = (value / 10u16.pow(place)) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        if let Some(c) = then {
+            out.push(c);
+        }
+    };
+    push(year, 4, Some('-'));
+    push(mo.into(), 2, Some('-'));
+    push(d.into(), 2, Some('T'));
+    push(h.into(), 2, Some(':'));
+    push(mi.into(), 2, Some(':'));
+    push(s.into(), 2, Some('Z'));
+    out
 }
 
 /// Minute-precision time, as ECS shows instances and tasks: `yyyy-MM-ddTHH:mmZ`.
@@ -77,6 +98,33 @@ mod tests {
         assert_eq!(parse_time("2024-01-01 12:00:00"), None);
         assert_eq!(parse_time("garbage"), None);
         assert_eq!(format_minutes(t + 59_000), "2024-01-01T12:00Z");
+    }
+
+    #[test]
+    fn time_formats_as_format_would_spell_it() {
+        for at in [
+            0,
+            999,
+            -1,
+            1_700_000_000_000,
+            951_782_400_000,     // 2000-02-29
+            253_402_300_799_000, // 9999-12-31T23:59:59
+            -62_135_596_800_000, // 0001-01-01
+            i64::MAX,            // out of range: the epoch
+        ] {
+            let dt = OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            let expected = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+            assert_eq!(format_time(at), expected, "{at}");
+        }
     }
 
     #[test]

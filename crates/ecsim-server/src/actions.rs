@@ -1,7 +1,7 @@
 //! The one action table: every operation ecsim serves, its handler, how it takes its region,
 //! and what RAM authorizes it against (spec ecs-image-api §5).
 
-use crate::handlers::{self, Ctx, Reply};
+use crate::handlers::{self, Answer, Ctx};
 use crate::operation_params::{self as params, Param};
 use ecsim_wire::{ApiError, Params};
 
@@ -40,7 +40,7 @@ pub struct Action {
     /// `*` for "All Resources". Region and account complete it as `acs:ecs:{region}:{account}:…`.
     pub resource: &'static str,
     pub region: RegionRule,
-    pub handler: fn(&Ctx<'_>) -> Result<Reply, ApiError>,
+    pub handler: fn(&Ctx<'_>) -> Result<Answer, ApiError>,
     /// The operation's own parameters (not the signature's common ones), in the spec's order.
     pub params: &'static [Param],
 }
@@ -53,7 +53,8 @@ macro_rules! action {
             access: AccessLevel::$access,
             resource: $resource,
             region: RegionRule::$region,
-            handler: $handler,
+            // Each handler answers its own body type; the table boxes it for the renderer.
+            handler: |ctx| $handler(ctx).map(handlers::answer),
             params: $params,
         }
     };

@@ -3,7 +3,7 @@
 use crate::actions::{self, ECS_VERSION, RegionRule};
 use crate::auth::{self, SignedRequest};
 use crate::console;
-use crate::handlers::{Ctx, Reply};
+use crate::handlers::{Answer, Ctx, answer};
 use crate::ram::{self, Service, authz::EcsVerdict};
 use crate::state::AppState;
 use axum::Router;
@@ -31,7 +31,13 @@ async fn healthz() -> &'static str {
 }
 
 fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string().to_uppercase()
+    let mut id = String::with_capacity(uuid::fmt::Hyphenated::LENGTH);
+    id.push_str(
+        uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_upper(&mut uuid::Uuid::encode_buffer()),
+    );
+    id
 }
 
 /// The endpoint host a client of this region would have called.
@@ -153,17 +159,24 @@ struct Decoded {
     method: Method,
     headers: Vec<(String, String)>,
     query: Params,
-    params: Params,
+    /// The query and the form body's parameters together; `None` when there is no form body,
+    /// so the query's parameters are all of them (and are not copied).
+    with_form: Option<Params>,
     body: Bytes,
 }
 
 impl Decoded {
+    /// Every parameter of the request, from the query string and a form body.
+    fn params(&self) -> &Params {
+        self.with_form.as_ref().unwrap_or(&self.query)
+    }
+
     fn signed(&self) -> SignedRequest<'_> {
         SignedRequest {
             method: self.method.as_str(),
             headers: &self.headers,
             query: &self.query,
-            params: &self.params,
+            params: self.params(),
             body: &self.body,
             source_ip: self.peer,
         }
@@ -203,18 +216,20 @@ async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiEr
         .await
         .map_err(|_| too_large())?;
     let query = Params::from_wire(parts.uri.query().unwrap_or_default(), None)?;
-    let params = if is_form(&parts.headers) && !body.is_empty() {
+    let with_form = if is_form(&parts.headers) && !body.is_empty() {
         let form = Params::from_wire("", Some(&body))?;
-        Params::from_pairs(query.entries().iter().chain(form.entries()).cloned())
+        Some(Params::from_pairs(
+            query.entries().iter().chain(form.entries()).cloned(),
+        ))
     } else {
-        query.clone()
+        None
     };
     Ok(Decoded {
         peer,
         method: parts.method,
         headers: header_pairs(&parts.headers),
         query,
-        params,
+        with_form,
         body,
     })
 }
@@ -232,16 +247,16 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
         Ok(d) => d,
         Err(err) => return error_response(Format::Json, &err, &request_id, None),
     };
-    let format = Format::from_param(decoded.params.get("Format"));
-    let region_id = decoded.params.get("RegionId").map(str::to_string);
+    let format = Format::from_param(decoded.params().get("Format"));
+    let region_id = decoded.params().get("RegionId").map(str::to_string);
     let service = decoded
-        .params
+        .params()
         .get("Version")
         .or_else(|| header(&decoded.headers, "x-acs-version"))
         .and_then(Service::of_version);
     match dispatch(app, decoded).await {
         Ok((action, reply)) => {
-            let body = render::success(format, action, &request_id, reply);
+            let body = reply.render(format, action, &request_id);
             respond(StatusCode::OK, format, &request_id, body)
         }
         Err(err) => {
@@ -251,13 +266,13 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
 }
 
 /// Routes, authenticates and runs the handler; answers the action name and the reply fields.
-async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Reply), ApiError> {
+async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Answer), ApiError> {
     let action_name = req
-        .params
+        .params()
         .get("Action")
         .or_else(|| header(&req.headers, "x-acs-action"));
     let version = req
-        .params
+        .params()
         .get("Version")
         .or_else(|| header(&req.headers, "x-acs-version"));
     let (Some(action_name), Some(version)) = (action_name, version) else {
@@ -271,7 +286,7 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
             .ok_or_else(|| ApiError::new(Code::InvalidActionNotFound))?;
         return on_blocking_pool(move || {
             let caller = auth::authenticate(&app, &req.signed())?;
-            ram::run(&app, &caller, op, &req.params).map(|reply| (op.name, reply))
+            ram::run(&app, &caller, op, req.params()).map(|reply| (op.name, answer(reply)))
         })
         .await;
     }
@@ -280,7 +295,7 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Rep
 
     // Short reads run on the runtime worker that decoded the request: handing them to the
     // blocking pool and back cost more than the read itself (BENCHMARKS.md, issue 7).
-    if actions::runs_inline(action, &req.params, app.store.is_shared()) {
+    if actions::runs_inline(action, req.params(), app.store.is_shared()) {
         return run_ecs(&app, action, &req);
     }
     on_blocking_pool(move || run_ecs(&app, action, &req)).await
@@ -292,9 +307,9 @@ fn run_ecs(
     app: &AppState,
     action: &'static actions::Action,
     req: &Decoded,
-) -> Result<(&'static str, Reply), ApiError> {
+) -> Result<(&'static str, Answer), ApiError> {
     let caller = auth::authenticate(app, &req.signed())?;
-    let region = match (action.region, req.params.get_nonempty("RegionId")) {
+    let region = match (action.region, req.params().get_nonempty("RegionId")) {
         (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
         (RegionRule::RequiredTagStyle, None) => {
             return Err(ApiError::missing_dotted("RegionId"));
@@ -311,14 +326,14 @@ fn run_ecs(
     // Authorization (spec ram-authorization §3): after authentication and region
     // resolution, before the handler; the root key passes without loading anything.
     if let EcsVerdict::Answer(reply) =
-        ram::authz::authorize_ecs(app, &caller, action, &req.params, region)?
+        ram::authz::authorize_ecs(app, &caller, action, req.params(), region)?
     {
-        return Ok((action.name, reply));
+        return Ok((action.name, answer(reply)));
     }
     let ctx = Ctx {
         app,
         caller: &caller,
-        params: &req.params,
+        params: req.params(),
         action: action.name,
         region,
         now: app.clock.now(),

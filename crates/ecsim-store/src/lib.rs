@@ -229,21 +229,14 @@ pub trait Tx: IdentityTx {
     fn put_image(&mut self, image: &Image) -> StoreResult<()>;
     fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
     /// What a listing shows beside each of these images of the region, in the same order.
+    /// `count_shares`: whether `shared_accounts` is wanted (DescribeImages shows it for the
+    /// caller's own images only, so a page without any skips that query); otherwise it is 0.
     fn image_listing_extras(
         &mut self,
         region_id: &str,
         ids: &[String],
-    ) -> StoreResult<Vec<ImageExtras>> {
-        ids.iter()
-            .map(|id| {
-                Ok(ImageExtras {
-                    tags: self.tags(ResourceType::Image, id)?,
-                    in_use: self.instances_using_image(region_id, id)? > 0,
-                    shared_accounts: self.shared_accounts(id)?,
-                })
-            })
-            .collect()
-    }
+        count_shares: bool,
+    ) -> StoreResult<Vec<ImageExtras>>;
     fn image_name_taken(
         &mut self,
         owner: AccountId,

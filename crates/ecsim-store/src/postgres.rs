@@ -957,6 +957,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         region_id: &str,
         ids: &[String],
+        count_shares: bool,
     ) -> StoreResult<Vec<ImageExtras>> {
         // Two round trips for the whole page instead of three per image: over the network each
         // query costs far more than its work (a page of 10 made 30 round trips).
@@ -970,9 +971,10 @@ impl Tx for PgTx<'_> {
         for r in self.rows(
             "SELECT u.id,
                     EXISTS(SELECT 1 FROM instances AS i WHERE i.image_id = u.id AND i.region_id = $1),
-                    (SELECT COUNT(*) FROM image_shares AS s WHERE s.image_id = u.id)
+                    CASE WHEN $3 THEN (SELECT COUNT(*) FROM image_shares AS s WHERE s.image_id = u.id)
+                         ELSE 0 END
              FROM unnest($2::text[]) AS u(id) GROUP BY u.id",
-            &[&region_id, &ids],
+            &[&region_id, &ids, &count_shares],
         )? {
             let id: String = get(&r, 0)?;
             let in_use: bool = get(&r, 1)?;

@@ -24,6 +24,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -265,22 +266,27 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pooled = lock(&self.readers).pop();
-        let mut conn = match pooled {
+        let conn = match pooled {
             Some(c) => c,
             None => connect(&self.path)?,
         };
-        let result = {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .map_err(StoreError::from)?;
-            let out = f(&mut SqliteTx { conn: &tx });
-            // A read transaction has nothing to keep; ending it releases the snapshot.
-            drop(tx);
-            out
-        };
-        let mut idle = lock(&self.readers);
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
+        // BEGIN and ROLLBACK through the statement cache: `Connection::transaction` parses
+        // both again on every call (`execute_batch`), 2.6% of a lookup's instructions.
+        conn.prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(StoreError::from)?;
+        let result = f(&mut SqliteTx { conn: &conn });
+        // A read transaction has nothing to keep; ending it releases the snapshot. Should the
+        // ROLLBACK fail, the connection may still hold the transaction: it is not reused.
+        let ended = conn
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut rollback| rollback.execute([]))
+            .is_ok();
+        if ended && conn.is_autocommit() {
+            let mut idle = lock(&self.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
         }
         result
     }
@@ -614,7 +620,7 @@ impl Tx for SqliteTx<'_> {
         // in `created_at DESC, id` order; UNION ALL merges the ordered branches and LIMIT stops
         // the merge after one page instead of sorting every image of the region.
         let caller = SqlValue::Integer(q.caller);
-        let mut arms: Vec<(String, Vec<SqlValue>, Option<i64>)> = Vec::new();
+        let mut arms: Vec<(Cow<'static, str>, Vec<SqlValue>, Option<i64>)> = Vec::new();
         if q.owners.system {
             arms.push(("owner IS NULL".into(), Vec::new(), Some(SYSTEM_OWNER)));
         }
@@ -631,7 +637,7 @@ impl Tx for SqliteTx<'_> {
         };
         if q.owners.shared_with_me {
             arms.push((
-                format!("owner <> ? AND {shared}"),
+                format!("owner <> ? AND {shared}").into(),
                 vec![caller.clone(), caller.clone()],
                 None,
             ));
@@ -645,7 +651,7 @@ impl Tx for SqliteTx<'_> {
                 arm.push_str(shared);
                 args.push(caller);
             }
-            arms.push((arm, args, None));
+            arms.push((arm.into(), args, None));
         }
         if arms.is_empty() {
             return Ok(Page::default());
@@ -708,40 +714,49 @@ impl Tx for SqliteTx<'_> {
             push_in(&mut filters, &mut fargs, "status", &statuses);
         }
         let region = SqlValue::Text(q.region_id.clone());
-        let arm_sql = |select: &str, arm: &str| {
-            format!(
-                "SELECT {select} FROM images WHERE region_id = ? AND deleted_at IS NULL AND {arm}{filters}"
-            )
+        // Statement text and bound values are built by appending and borrowing: a lookup by id
+        // runs this once per request, and formatting and cloning the values for every branch
+        // cost more instructions than SQLite's step of the query (BENCHMARKS.md).
+        let push_arm = |sql: &mut String, select: &str, arm: &str| {
+            sql.push_str("SELECT ");
+            sql.push_str(select);
+            sql.push_str(" FROM images WHERE region_id = ? AND deleted_at IS NULL AND ");
+            sql.push_str(arm);
+            sql.push_str(&filters);
         };
-        let arm_args = |args: &[SqlValue]| -> Vec<SqlValue> {
-            std::iter::once(region.clone())
-                .chain(args.iter().cloned())
-                .chain(fargs.iter().cloned())
-                .collect()
-        };
+        /// A branch's bound values: the region, the branch's own, the filters'.
+        fn arm_args<'v>(
+            region: &'v SqlValue,
+            arm: &'v [SqlValue],
+            filters: &'v [SqlValue],
+        ) -> impl Iterator<Item = &'v SqlValue> {
+            std::iter::once(region).chain(arm).chain(filters)
+        }
 
-        let mut sql = String::new();
-        let mut args: Vec<SqlValue> = Vec::new();
+        let mut sql = String::with_capacity(512);
+        let mut args: Vec<&SqlValue> = Vec::with_capacity(8 * arms.len() + 2);
         for (i, (arm, a, _)) in arms.iter().enumerate() {
             if i > 0 {
                 sql.push_str(" UNION ALL ");
             }
-            sql.push_str(&arm_sql("created_at, id, doc", arm));
-            args.extend(arm_args(a));
+            push_arm(&mut sql, "created_at, id, doc", arm);
+            args.extend(arm_args(&region, a, &fargs));
         }
         sql.push_str(" ORDER BY 1 DESC, 2 LIMIT ? OFFSET ?");
         let (lim, off) = page_bounds(q.offset, q.limit);
-        args.push(SqlValue::Integer(lim));
-        args.push(SqlValue::Integer(off));
-        let docs = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(2))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let items = docs
-            .iter()
-            .map(|d| from_doc(d))
-            .collect::<StoreResult<Vec<Image>>>()?;
+        let (lim, off) = (SqlValue::Integer(lim), SqlValue::Integer(off));
+        args.push(&lim);
+        args.push(&off);
+        let mut items = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(args.iter()))?;
+            while let Some(row) = rows.next()? {
+                // Parsed in SQLite's own buffer, without copying the document out first.
+                let doc = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                items.push(from_doc::<Image>(doc)?);
+            }
+        }
 
         // A first page that is not full holds every match: nothing to count.
         if q.offset == 0 && (items.len() as u64) < q.limit {
@@ -755,10 +770,12 @@ impl Tx for SqliteTx<'_> {
             total += match owner_key {
                 Some(owner) if counted => self.live_images(&q.region_id, *owner, &statuses)?,
                 _ => {
+                    let mut count_sql = String::new();
+                    push_arm(&mut count_sql, "COUNT(*)", arm);
                     let n: i64 = self
                         .conn
-                        .prepare_cached(&arm_sql("COUNT(*)", arm))?
-                        .query_row(params_from_iter(arm_args(a).iter()), |r| r.get(0))?;
+                        .prepare_cached(&count_sql)?
+                        .query_row(params_from_iter(arm_args(&region, a, &fargs)), |r| r.get(0))?;
                     u64::try_from(n).unwrap_or(0)
                 }
             };
@@ -770,6 +787,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         region_id: &str,
         ids: &[String],
+        count_shares: bool,
     ) -> StoreResult<Vec<ImageExtras>> {
         // Three queries for the whole page instead of three per image; the ids travel as one
         // JSON array, so the statements stay the same whatever the page holds. Each walks that
@@ -823,7 +841,7 @@ impl Tx for SqliteTx<'_> {
                 }
             }
         }
-        {
+        if count_shares {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT j.value, (SELECT COUNT(*) FROM image_shares AS s WHERE s.image_id = j.value)
                  FROM json_each(?1) AS j",

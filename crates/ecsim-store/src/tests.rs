@@ -968,7 +968,7 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
 
     let wanted: Vec<String> = ["m-07", "m-05", "m-01", "nope"].map(String::from).to_vec();
     let extras = store
-        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted)?))
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted, true)?))
         .unwrap();
     assert_eq!(extras.len(), 4);
     assert_eq!(
@@ -997,10 +997,16 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
     );
     assert_eq!(extras[2], ImageExtras::default());
     assert_eq!(extras[3], ImageExtras::default());
+    // Without share counts (a page of none of the caller's images) the rest is the same.
+    let uncounted = store
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted, false)?))
+        .unwrap();
+    assert_eq!(uncounted[1].shared_accounts, 0);
+    assert_eq!(uncounted[0], extras[0]);
     // An id given twice is looked up once: its tags are not doubled.
     let twice: Vec<String> = ["m-07", "m-07"].map(String::from).to_vec();
     let extras = store
-        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &twice)?))
+        .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &twice, true)?))
         .unwrap();
     assert_eq!(extras[1].tags.len(), 2);
     assert!(extras[1].in_use);

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
-use crate::present::{self, ImageView, object};
+use crate::present::{ImageView, ImagesPage, object};
 use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
@@ -188,7 +188,7 @@ fn creating_task_percent(tx: &mut dyn Tx, image: &Image) -> Result<Option<u64>, 
     Ok(Some(0))
 }
 
-pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+pub fn describe_images(ctx: &Ctx<'_>) -> Result<ImagesPage, ApiError> {
     let (query, paging) = image_query(ctx)?;
     dry_run_gate(ctx.params)?;
     let (total, images) = ctx.app.store.read(|tx| {
@@ -198,32 +198,35 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             tx.find_images(&query)?
         };
         let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
-        let extras = tx.image_listing_extras(ctx.region_id(), &ids)?;
+        // Share counts show only on the caller's own images.
+        let any_own = page.items.iter().any(|i| i.owner == Some(ctx.account()));
+        let extras = tx.image_listing_extras(ctx.region_id(), &ids, any_own)?;
         let mut shown = Vec::with_capacity(page.items.len());
-        for (image, extra) in page.items.iter().zip(&extras) {
-            shown.push(present::image(&ImageView {
+        for (image, extra) in page.items.into_iter().zip(extras) {
+            let task_percent = creating_task_percent(tx, &image)?;
+            let shared_accounts = if image.owner == Some(ctx.account()) {
+                extra.shared_accounts
+            } else {
+                0
+            };
+            shown.push(ImageView {
                 image,
-                caller: ctx.account(),
-                tags: &extra.tags,
+                tags: extra.tags,
                 in_use: extra.in_use,
-                shared_accounts: if image.owner == Some(ctx.account()) {
-                    extra.shared_accounts
-                } else {
-                    0
-                },
-                now: ctx.now,
-                task_percent: creating_task_percent(tx, image)?,
-            }));
+                shared_accounts,
+                task_percent,
+            });
         }
         Ok((page.total, shown))
     })?;
-    Ok(object(json!({
-        "RegionId": ctx.region_id(),
-        "TotalCount": total,
-        "PageNumber": paging.number,
-        "PageSize": paging.size,
-        "Images": { "Image": images },
-    })))
+    Ok(ImagesPage {
+        region_id: ctx.region_id().to_string(),
+        total,
+        paging,
+        caller: ctx.account(),
+        now: ctx.now,
+        images,
+    })
 }
 
 /// The image's own descriptive fields, as CreateImage takes them.

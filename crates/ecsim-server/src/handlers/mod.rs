@@ -14,11 +14,20 @@ use crate::state::AppState;
 use ecsim_core::Millis;
 use ecsim_core::model::Region;
 use ecsim_store::{IdempotentRecord, Tx};
+use ecsim_wire::render::Body;
 use ecsim_wire::{ApiError, Code, Params};
 use serde_json::{Map, Value};
 
 /// The fields of a success body (the renderer adds `RequestId`).
 pub type Reply = Map<String, Value>;
+
+/// A handler's answer as the renderer takes it: a [`Reply`], or a typed body that serializes
+/// itself straight into the response (DescribeImages' `present::ImagesPage`).
+pub type Answer = Box<dyn Body>;
+
+pub fn answer(body: impl Body + 'static) -> Answer {
+    Box::new(body)
+}
 
 pub struct Ctx<'a> {
     pub app: &'a AppState,

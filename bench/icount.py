@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Instructions per request of ecsim binaries: a figure that does not move with machine load.
+
+    cargo build --release -p ecsim -p ecsim-bench
+    bench/icount.py base=/tmp/ecsim.base new=target/release/ecsim
+
+For each binary: start it under valgrind's callgrind (instrumentation off) on a data dir (a fresh
+one for DescribeImages by id; for pages, a copy of one seeded like bench/run.py's: an instance,
+an image of it and 999 copies of that image's row), send a tenth of the requests as warm-up,
+switch instrumentation on, send --requests with `ecsim-bench load` (V3, --connections, 2 client
+threads), dump. Prints the server's instructions per request (user space: what the code does,
+not what the scheduler did; this VM exposes no hardware counters to `perf stat`). The dumps stay
+in --keep DIR for `callgrind_annotate`. Needs valgrind (`apt-get install valgrind`).
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run  # noqa: E402  (bench/run.py: fixtures and seeding, shared)
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "target/release/ecsim-bench"
+BY_ID = ["--param", f"ImageId={run.SYSTEM_IMAGE}", "--expect-contains", '"TotalCount":1']
+PAGE = ["--param", "ImageOwnerAlias=self", "--param", "PageSize=100", "--expect-contains", '"TotalCount":1000']
+
+
+def serve(binary, data, port):
+    return subprocess.Popen(
+        [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--creation-time-ms", "0"],
+        env=run.ecsim_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_healthy(port):
+    for _ in range(400):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server never answered /healthz")
+
+
+def seeded_dir(binary, work):
+    """A data dir with 1000 own images (bench/run.py's fixtures and seeding)."""
+    data = work / "seeded"
+    port = run.free_port()
+    proc = serve(binary, data, port)
+    try:
+        wait_healthy(port)
+        run.ECSIM = Path(binary)
+        inst = run.ecsim_call(port, "RunInstances", RegionId=run.REGION, ImageId=run.SYSTEM_IMAGE,
+                              InstanceType=run.INSTANCE_TYPE)
+        instance_id = inst["InstanceIdSets"]["InstanceIdSet"][0]
+        template = run.ecsim_call(port, "CreateImage", RegionId=run.REGION, InstanceId=instance_id,
+                                  ImageName="bench-template")["ImageId"]
+        run.wait_image_available(port, template)
+        run.ecsim_call(port, "RunInstances", RegionId=run.REGION, ImageId=template, InstanceType=run.INSTANCE_TYPE)
+    finally:
+        proc.terminate()
+        proc.wait()
+    run.seed_images(data / "ecsim.db", template, 0, 999)
+    return data
+
+
+def load(port, args, extra, requests):
+    out = subprocess.run(
+        [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", "v3",
+         "--connections", str(args.connections), "--threads", "2", "--json",
+         "--key-id", run.KEY_ID, "--secret", run.SECRET, "--action", "DescribeImages",
+         "--param", f"RegionId={run.REGION}", *extra, "--warmup", "0", "--requests", str(requests)],
+        env=run.ecsim_env(), capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one(label, binary, args, data_template, extra, requests):
+    with tempfile.TemporaryDirectory(prefix="ecsim-icount-") as tmp:
+        data = Path(tmp) / "data"
+        if data_template:
+            shutil.copytree(data_template, data)
+        port = run.free_port()
+        out_file = Path(args.keep) / f"callgrind.{label}.{'page' if data_template else 'id'}"
+        server = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_file}",
+             binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--creation-time-ms", "0"],
+            env=run.ecsim_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_healthy(port)
+            load(port, args, extra, max(requests // 10, 20))
+            subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True, capture_output=True)
+            r = load(port, args, extra, requests)
+            subprocess.run(["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True)
+            subprocess.run(["callgrind_control", "-i", "off", str(server.pid)], check=True, capture_output=True)
+        finally:
+            server.terminate()
+            server.wait()
+    dumps = sorted(Path(args.keep).glob(out_file.name + ".*"), key=lambda p: p.stat().st_mtime)
+    total = 0
+    for line in dumps[-1].read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            total = int(line.split()[1])
+            break
+    print(f"{label:10} {total / requests / 1e3:8.1f} k instructions/req  (dump {dumps[-1]}, errors {r['errors']})",
+          flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("binaries", nargs="+", help="label=path of an ecsim binary")
+    ap.add_argument("--requests", type=int, default=2000, help="requests by id per measurement")
+    ap.add_argument("--page-requests", type=int, default=100, help="page-of-100 requests (0: skip pages)")
+    ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--connections", type=int, default=32)
+    args = ap.parse_args()
+    pairs = [b.split("=", 1) for b in args.binaries]
+    Path(args.keep).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ecsim-icount-seed-") as work:
+        seeded = seeded_dir(pairs[0][1], Path(work)) if args.page_requests else None
+        for _ in range(args.rounds):
+            print("DescribeImages by id, V3:")
+            for label, binary in pairs:
+                one(label, binary, args, None, BY_ID, args.requests)
+            if seeded:
+                print("DescribeImages PageSize=100 of 1000 own images, V3:")
+                for label, binary in pairs:
+                    one(label, binary, args, seeded, PAGE, args.page_requests)
+
+
+if __name__ == "__main__":
+    main()
