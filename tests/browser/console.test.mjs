@@ -297,6 +297,8 @@ test('the explorer sends repeated parameters (Tag.N.Key) and its snippets reprod
 
 test('the explorer lists ECS, RAM and STS operations and calls RAM and STS with their versions', async () => {
   await page.click('nav a[data-page=explorer]');
+  // The page renders after it fetched the catalogue; the picker arrives whole.
+  await page.locator('#operation optgroup').first().waitFor({ state: 'attached' });
   const groups = await page.locator('#operation optgroup').evaluateAll((els) => els.map((el) => el.label));
   assert.deepEqual(groups, ['ECS 2014-05-26', 'RAM 2015-05-01', 'STS 2015-04-01']);
   const ramGroup = page.locator('#operation optgroup[label^=RAM] option');
