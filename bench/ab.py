@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A/B of DescribeImages by id (V3, 32 connections) between ecsim binaries, alternating them.
+"""A/B of one scenario (default DescribeImages by id; V3, 32 connections) between ecsim binaries, alternating them.
 
     cargo build --release -p ecsim -p ecsim-bench
     cp target/release/ecsim /tmp/ecsim.old      # before the change; rebuild after it
@@ -28,6 +28,11 @@ KEY_ID = "LTAIbenchmark00000001"
 SECRET = "benchmarksecret0000000000000000"
 BY_ID = ["--action", "DescribeImages", "--param", "RegionId=cn-hangzhou",
          "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--expect-contains", '"TotalCount":1']
+RUN_DELETE = ["--action", "RunInstances", "--param", "RegionId=cn-hangzhou",
+              "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--param", "InstanceType=ecs.g7.large",
+              "--then", "DeleteInstance", "--param", "InstanceId={id}", "--param", "Force=true",
+              "--extract", "InstanceIdSet"]
+SCENARIOS = {"by-id": BY_ID, "run-delete": RUN_DELETE}
 
 
 def free_port():
@@ -69,7 +74,7 @@ def one(label, binary, args):
             out = subprocess.run(
                 [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", "v3",
                  "--connections", str(args.connections), "--threads", "2", "--json",
-                 "--key-id", KEY_ID, "--secret", SECRET, *BY_ID,
+                 "--key-id", KEY_ID, "--secret", SECRET, *SCENARIOS[args.scenario],
                  "--duration", str(args.duration), "--warmup", "1"],
                 env=env, capture_output=True, text=True, check=True,
             )
@@ -91,6 +96,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--scenario", choices=sorted(SCENARIOS), default="by-id",
+                    help="by-id: DescribeImages by id; run-delete: RunInstances + DeleteInstance(Force), "
+                         "each acknowledged after its fsync")
     args = ap.parse_args()
     pairs = [b.split("=", 1) for b in args.binaries]
     for _ in range(args.rounds):
