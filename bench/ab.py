@@ -32,7 +32,12 @@ RUN_DELETE = ["--action", "RunInstances", "--param", "RegionId=cn-hangzhou",
               "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--param", "InstanceType=ecs.g7.large",
               "--then", "DeleteInstance", "--param", "InstanceId={id}", "--param", "Force=true",
               "--extract", "InstanceIdSet"]
-SCENARIOS = {"by-id": BY_ID, "run-delete": RUN_DELETE}
+# A DeleteImage refused by the same check as ImageUsingByInstance, with no set-up: a system
+# image is not the caller's to delete.
+REFUSED_DELETE = ["--action", "DeleteImage", "--param", "RegionId=cn-hangzhou",
+                  "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd",
+                  "--expect-status", "404", "--expect-code", "InvalidImageId.NotFound"]
+SCENARIOS = {"by-id": BY_ID, "run-delete": RUN_DELETE, "refused-delete": REFUSED_DELETE}
 
 
 def free_port():
@@ -98,7 +103,7 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--scenario", choices=sorted(SCENARIOS), default="by-id",
                     help="by-id: DescribeImages by id; run-delete: RunInstances + DeleteInstance(Force), "
-                         "each acknowledged after its fsync")
+                         "each acknowledged after its fsync; refused-delete: DeleteImage refused (404)")
     args = ap.parse_args()
     pairs = [b.split("=", 1) for b in args.binaries]
     for _ in range(args.rounds):

@@ -723,23 +723,21 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let image_id = required(p, "ImageId")?;
     let force = p.bool("Force")?.unwrap_or(false);
     dry_run_gate(p)?;
+    // Decided on a read snapshot first: a refusal (or an image already deleted) changes nothing,
+    // so it needs neither the single writer nor an fsync, and refused calls no longer queue
+    // behind each other for the write lock. The write below decides again, on the state it
+    // changes, so a RunInstances committed in between still wins or loses exactly as before.
+    let live = ctx
+        .app
+        .store
+        .read(|tx| Ok(deletion_facts(tx, ctx, image_id, force)?.is_some()))?;
+    if !live {
+        return Ok(Reply::new());
+    }
     let release_bytes = ctx.app.store.write(|tx| {
-        let image = tx.image(ctx.region_id(), image_id)?;
-        match rules::delete_target(image.as_ref(), ctx.account())? {
-            DeleteTarget::AlreadyDeleted => return Ok(false),
-            DeleteTarget::Live => {}
-        }
-        let Some(mut image) = image else {
-            return Err(ApiError::new(Code::InvalidImageIdNotFound));
+        let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
+            return Ok(false);
         };
-        let facts = DeletionFacts {
-            copying: tx.open_task(&image.id, TaskAction::CopyImage)?.is_some(),
-            importing: tx.open_task(&image.id, TaskAction::ImportImage)?.is_some(),
-            exporting: tx.open_task(&image.id, TaskAction::ExportImage)?.is_some(),
-            shared_accounts: tx.shared_accounts(&image.id)?,
-            instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
-        };
-        rules::check_delete(&image, &facts, force)?;
         image.deleted_at = Some(ctx.now);
         tx.put_image(&image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
@@ -750,4 +748,31 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         crate::blobs::release_image_if_unused(ctx.app, ctx.region_id(), image_id);
     }
     Ok(Reply::new())
+}
+
+/// The live image DeleteImage may delete and the facts it was allowed on; `None` when it is
+/// already deleted (the call succeeds and changes nothing); the ECS refusal otherwise.
+fn deletion_facts(
+    tx: &mut dyn Tx,
+    ctx: &Ctx<'_>,
+    image_id: &str,
+    force: bool,
+) -> Result<Option<(Image, DeletionFacts)>, ApiError> {
+    let image = tx.image(ctx.region_id(), image_id)?;
+    match rules::delete_target(image.as_ref(), ctx.account())? {
+        DeleteTarget::AlreadyDeleted => return Ok(None),
+        DeleteTarget::Live => {}
+    }
+    let Some(image) = image else {
+        return Err(ApiError::new(Code::InvalidImageIdNotFound));
+    };
+    let facts = DeletionFacts {
+        copying: tx.open_task(&image.id, TaskAction::CopyImage)?.is_some(),
+        importing: tx.open_task(&image.id, TaskAction::ImportImage)?.is_some(),
+        exporting: tx.open_task(&image.id, TaskAction::ExportImage)?.is_some(),
+        shared_accounts: tx.shared_accounts(&image.id)?,
+        instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
+    };
+    rules::check_delete(&image, &facts, force)?;
+    Ok(Some((image, facts)))
 }
