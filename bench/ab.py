@@ -15,41 +15,35 @@ and the server's resident set after the run (and its peak).
 import argparse
 import json
 import os
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "target/release/ecsim-bench"
-KEY_ID = "LTAIbenchmark00000001"
-SECRET = "benchmarksecret0000000000000000"
-BY_ID = ["--action", "DescribeImages", "--param", "RegionId=cn-hangzhou",
-         "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--expect-contains", '"TotalCount":1']
-RUN_DELETE = ["--action", "RunInstances", "--param", "RegionId=cn-hangzhou",
-              "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd", "--param", "InstanceType=ecs.g7.large",
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run  # noqa: E402  (bench/run.py: credentials, fixtures and helpers, shared)
+from run import BENCH, INSTANCE_TYPE, KEY_ID, REGION, SECRET, SYSTEM_IMAGE, free_port  # noqa: E402
+
+BY_ID = ["--action", "DescribeImages", "--param", f"RegionId={REGION}",
+         "--param", f"ImageId={SYSTEM_IMAGE}", "--expect-contains", '"TotalCount":1']
+RUN_DELETE = ["--action", "RunInstances", "--param", f"RegionId={REGION}",
+              "--param", f"ImageId={SYSTEM_IMAGE}", "--param", f"InstanceType={INSTANCE_TYPE}",
               "--then", "DeleteInstance", "--param", "InstanceId={id}", "--param", "Force=true",
               "--extract", "InstanceIdSet"]
 # A DeleteImage refused by the same check as ImageUsingByInstance, with no set-up: a system
 # image is not the caller's to delete.
-REFUSED_DELETE = ["--action", "DeleteImage", "--param", "RegionId=cn-hangzhou",
-                  "--param", "ImageId=aliyun_3_x64_20G_alibase_20240819.vhd",
+REFUSED_DELETE = ["--action", "DeleteImage", "--param", f"RegionId={REGION}",
+                  "--param", f"ImageId={SYSTEM_IMAGE}",
                   "--expect-status", "404", "--expect-code", "InvalidImageId.NotFound"]
 SCENARIOS = {"by-id": BY_ID, "run-delete": RUN_DELETE, "refused-delete": REFUSED_DELETE}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / run.CLK_TCK
 
 
 def rss_mib(pid):
