@@ -54,12 +54,22 @@ pub struct SourceBlob {
 /// a stand-in written before checksums were recorded is hashed once, on its next use, and
 /// recorded the same way. Other images carry the checksum their bytes were written with.
 pub fn image_blob(app: &AppState, region: &str, image_id: &str) -> Result<SourceBlob, String> {
-    let id = blob_id(region, image_id)?;
-    let recorded = app
+    let image = app
         .store
         .read(|tx| Ok(tx.image(region, image_id)?))
-        .map_err(|e| e.to_string())?
-        .and_then(|image| image.blob_sha256);
+        .map_err(|e| e.to_string())?;
+    image_blob_of(app, region, image_id, image.and_then(|i| i.blob_sha256))
+}
+
+/// [`image_blob`] for a caller that has read the image already: `recorded` is its
+/// `blob_sha256`.
+pub fn image_blob_of(
+    app: &AppState,
+    region: &str,
+    image_id: &str,
+    recorded: Option<String>,
+) -> Result<SourceBlob, String> {
+    let id = blob_id(region, image_id)?;
     let Some(system) = SYSTEM_IMAGES.iter().find(|s| s.id == image_id) else {
         return Ok(SourceBlob {
             id,

@@ -7,7 +7,7 @@
 //! claimed again and redone from the start. A restarted node releases its own leases at once
 //! (`AppState::new`). Blobs are written atomically, so a redo never sees half a file.
 
-use crate::blobs::{blob_id, image_blob};
+use crate::blobs::{blob_id, image_blob_of};
 use crate::state::AppState;
 use ecsim_blob::{AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
 use ecsim_core::Millis;
@@ -503,14 +503,15 @@ fn copy_disks(
     source_region: &str,
     source_id: &str,
 ) -> Result<Vec<CopyDisk>, String> {
-    // The checksum recorded when the source's bytes were written; older images are hashed
-    // when copied.
-    let system = image_blob(app, source_region, source_id)?;
-    let dst = blob_id(&task.region_id, &task.resource_id)?;
     let source = app
         .store
         .read(|tx| Ok(tx.image(source_region, source_id)?))
         .map_err(|e| e.to_string())?;
+    // The checksum recorded when the source's bytes were written; older images are hashed
+    // when copied.
+    let recorded = source.as_ref().and_then(|i| i.blob_sha256.clone());
+    let system = image_blob_of(app, source_region, source_id, recorded)?;
+    let dst = blob_id(&task.region_id, &task.resource_id)?;
     let mut disks = vec![CopyDisk {
         position: 0,
         src: system.id,
