@@ -10,6 +10,7 @@ use ecsim_core::model::{AccountId, KeyStatus, Secret};
 use ecsim_store::NonceRecord;
 use ecsim_wire::signature::{v1, v3};
 use ecsim_wire::{ApiError, Code, Params};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::RwLock;
@@ -114,7 +115,7 @@ impl Caller {
 pub struct SignedRequest<'a> {
     pub method: &'a str,
     /// Every header as (lower-case name, value).
-    pub headers: &'a [(String, String)],
+    pub headers: Vec<(&'a str, Cow<'a, str>)>,
     /// Query-string parameters only (V3 signs these).
     pub query: &'a Params,
     /// Query ∪ form body (V1 signs these).
@@ -128,8 +129,8 @@ impl SignedRequest<'_> {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -381,11 +382,11 @@ fn authenticate_v3(
             "The x-acs-accesskey-id header does not name the key in the Authorization header.",
         ));
     }
-    let cred = credential(app, &auth.credential, req.header("x-acs-security-token"))?;
+    let cred = credential(app, auth.credential, req.header("x-acs-security-token"))?;
     let canonical = v3::canonical_request(
         req.method,
         req.query,
-        req.headers,
+        &req.headers,
         &auth.signed_headers,
         claimed_hash,
     );
@@ -394,19 +395,19 @@ fn authenticate_v3(
         auth.algorithm,
         cred.secret.expose(),
         &string_to_sign,
-        &auth.signature,
+        auth.signature,
     ) {
         return Err(ApiError::signature_mismatch(&string_to_sign));
     }
     // The signature covers the claimed hash; the body must be the one that was signed.
-    if !claimed_hash.eq_ignore_ascii_case(&v3::hash_payload(auth.algorithm, req.body)) {
+    if !v3::payload_matches(auth.algorithm, req.body, claimed_hash) {
         return Err(ApiError::signature_mismatch(&string_to_sign)
             .with_message(format!("The x-acs-content-sha256 header does not match the request body. server string to sign is:{string_to_sign}")));
     }
-    spend_nonce(app, &auth.credential, nonce)?;
+    spend_nonce(app, auth.credential, nonce)?;
     Ok(Caller {
         account_id: cred.account_id,
-        access_key_id: auth.credential,
+        access_key_id: auth.credential.to_string(),
         principal: cred.principal,
         source_ip: req.source_ip,
         policies: cred.policies,

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ecsim_wire::render::{self, Format};
 use ecsim_wire::{ApiError, Code, Params};
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -32,8 +33,10 @@ async fn healthz() -> &'static str {
 
 fn new_request_id() -> String {
     let mut id = String::with_capacity(uuid::fmt::Hyphenated::LENGTH);
+    // From the thread's RNG: `Uuid::new_v4` asks the kernel (`getrandom`) on every request.
     id.push_str(
-        uuid::Uuid::new_v4()
+        uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
             .hyphenated()
             .encode_upper(&mut uuid::Uuid::encode_buffer()),
     );
@@ -129,14 +132,16 @@ async fn unknown_path() -> Response {
     )
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+/// Every header as (lower-case name, value), borrowed from the request: a value that is not
+/// visible ASCII is read as lossy UTF-8, the only case that copies.
+fn header_pairs(headers: &HeaderMap) -> Vec<(&str, Cow<'_, str>)> {
     headers
         .iter()
         .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
+            let value = value
+                .to_str()
+                .map_or_else(|_| String::from_utf8_lossy(value.as_bytes()), Cow::Borrowed);
+            (name.as_str(), value)
         })
         .collect()
 }
@@ -157,7 +162,7 @@ struct Decoded {
     /// The TCP peer, when the listener records it (`acs:SourceIp`).
     peer: Option<IpAddr>,
     method: Method,
-    headers: Vec<(String, String)>,
+    headers: HeaderMap,
     query: Params,
     /// The query and the form body's parameters together; `None` when there is no form body,
     /// so the query's parameters are all of them (and are not copied).
@@ -174,7 +179,7 @@ impl Decoded {
     fn signed(&self) -> SignedRequest<'_> {
         SignedRequest {
             method: self.method.as_str(),
-            headers: &self.headers,
+            headers: header_pairs(&self.headers),
             query: &self.query,
             params: self.params(),
             body: &self.body,
@@ -227,18 +232,15 @@ async fn read_request(app: &AppState, request: Request) -> Result<Decoded, ApiEr
     Ok(Decoded {
         peer,
         method: parts.method,
-        headers: header_pairs(&parts.headers),
+        headers: parts.headers,
         query,
         with_form,
         body,
     })
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Response {

@@ -391,6 +391,42 @@ fn glob_of(pattern: &str) -> String {
 }
 
 impl SqliteTx<'_> {
+    /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): three primary-key
+    /// probes, without the id map, the JSON array and `json_each` a page needs, which cost
+    /// more than the probes themselves.
+    fn one_image_extras(
+        &mut self,
+        region_id: &str,
+        id: &str,
+        count_shares: bool,
+    ) -> StoreResult<Vec<ImageExtras>> {
+        let mut extra = ImageExtras::default();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT key, value FROM tags WHERE resource_type = ? AND resource_id = ?",
+            )?;
+            let mut rows = stmt.query(params![ResourceType::Image.as_str(), id])?;
+            while let Some(r) = rows.next()? {
+                extra.tags.push(Tag {
+                    key: r.get(0)?,
+                    value: r.get(1)?,
+                });
+            }
+        }
+        extra.tags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        extra.in_use = self.exists(
+            "SELECT EXISTS(SELECT 1 FROM instances WHERE image_id = ? AND region_id = ?)",
+            &[&id, &region_id],
+        )?;
+        if count_shares {
+            extra.shared_accounts = self.count(
+                "SELECT COUNT(*) FROM image_shares WHERE image_id = ?",
+                &[&id],
+            )?;
+        }
+        Ok(vec![extra])
+    }
+
     /// Runs `SELECT COUNT(*)` and `SELECT doc` over the same `FROM … WHERE …` tail.
     fn paged_docs<T: DeserializeOwned>(
         &self,
@@ -636,11 +672,9 @@ impl Tx for SqliteTx<'_> {
             "EXISTS (SELECT 1 FROM image_shares AS s WHERE s.image_id = images.id AND s.account_id = ?)"
         };
         if q.owners.shared_with_me {
-            arms.push((
-                format!("owner <> ? AND {shared}").into(),
-                vec![caller.clone(), caller.clone()],
-                None,
-            ));
+            let mut arm = String::from("owner <> ? AND ");
+            arm.push_str(shared);
+            arms.push((arm.into(), vec![caller.clone(), caller.clone()], None));
         }
         if q.owners.community {
             // An image both public and shared with the caller is listed once, by the branch above.
@@ -735,12 +769,31 @@ impl Tx for SqliteTx<'_> {
 
         let mut sql = String::with_capacity(512);
         let mut args: Vec<&SqlValue> = Vec::with_capacity(8 * arms.len() + 2);
-        for (i, (arm, a, _)) in arms.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(" UNION ALL ");
+        if q.ids.is_empty() {
+            for (i, (arm, a, _)) in arms.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(" UNION ALL ");
+                }
+                push_arm(&mut sql, "created_at, id, doc", arm);
+                args.extend(arm_args(&region, a, &fargs));
             }
-            push_arm(&mut sql, "created_at, id, doc", arm);
-            args.extend(arm_args(&region, a, &fargs));
+        } else {
+            // A lookup by id probes the primary key once per id and tests the owner branches on
+            // the row (they exclude one another): a UNION ALL probed it once per branch and
+            // merged, a tenth of DescribeImages by id's instructions (BENCHMARKS.md).
+            sql.push_str(
+                "SELECT created_at, id, doc FROM images WHERE region_id = ? AND deleted_at IS NULL AND (",
+            );
+            args.push(&region);
+            for (i, (arm, a, _)) in arms.iter().enumerate() {
+                sql.push_str(if i > 0 { " OR (" } else { "(" });
+                sql.push_str(arm);
+                sql.push(')');
+                args.extend(a);
+            }
+            sql.push(')');
+            sql.push_str(&filters);
+            args.extend(&fargs);
         }
         sql.push_str(" ORDER BY 1 DESC, 2 LIMIT ? OFFSET ?");
         let (lim, off) = page_bounds(q.offset, q.limit);
@@ -794,6 +847,9 @@ impl Tx for SqliteTx<'_> {
         // array (`CROSS JOIN` keeps it the outer loop) and looks every id up by index: `IN
         // (SELECT … json_each)` built a temporary b-tree per query, a tenth of the server's CPU
         // for DescribeImages by id (BENCHMARKS.md).
+        if let [id] = ids {
+            return self.one_image_extras(region_id, id, count_shares);
+        }
         let mut at: std::collections::HashMap<&str, usize> = ids
             .iter()
             .enumerate()

@@ -33,20 +33,25 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// `name=value` pairs sorted by name then value (byte order), each side canonically encoded,
 /// joined by `&`.
 fn canonical_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
+    let mut out = String::with_capacity(128);
+    canonical_pairs_into(&mut out, pairs);
+    out
+}
+
+/// [`canonical_pairs`], appended to `out`.
+fn canonical_pairs_into<'a>(out: &mut String, pairs: impl Iterator<Item = &'a (String, String)>) {
     let mut sorted: Vec<&(String, String)> = pairs.collect();
     sorted.sort_unstable_by(|a, b| {
         (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes()))
     });
-    let mut out = String::with_capacity(128);
     for (i, (name, value)) in sorted.into_iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        percent_encode_into(&mut out, name);
+        percent_encode_into(out, name);
         out.push('=');
-        percent_encode_into(&mut out, value);
+        percent_encode_into(out, value);
     }
-    out
 }
 
 /// RPC signature 1.0: HMAC-SHA1 over the re-encoded, sorted parameters.
@@ -89,7 +94,7 @@ pub mod v3 {
     use sha2::{Digest, Sha256};
     use sm3::Sm3;
 
-    use super::{canonical_pairs, ct_eq};
+    use super::canonical_pairs_into;
     use crate::{ApiError, Code};
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,21 +125,46 @@ pub mod v3 {
             .find(|a| a.name() == s)
         }
 
-        /// lowercase hex of the algorithm's hash (SHA-256, or SM3 for `ACS3-HMAC-SM3`).
-        fn hash_hex(self, data: &[u8]) -> String {
+        /// The algorithm's hash (SHA-256, or SM3 for `ACS3-HMAC-SM3`); both are 32 bytes.
+        fn hash(self, data: &[u8]) -> [u8; 32] {
             match self {
-                Algorithm::HmacSha256 | Algorithm::RsaSha256 => hex::encode(Sha256::digest(data)),
-                Algorithm::HmacSm3 => hex::encode(Sm3::digest(data)),
+                Algorithm::HmacSha256 | Algorithm::RsaSha256 => Sha256::digest(data).into(),
+                Algorithm::HmacSm3 => Sm3::digest(data).into(),
             }
+        }
+
+        /// lowercase hex of the algorithm's hash.
+        fn hash_hex(self, data: &[u8]) -> String {
+            lower_hex(&self.hash(data))
         }
     }
 
+    /// Lower-case hex of a 32-byte digest, encoded into one buffer: `hex::encode` collects
+    /// `char`s one at a time, which took more instructions than the SHA-256 rounds it printed.
+    fn lower_hex(digest: &[u8; 32]) -> String {
+        let mut buf = [0u8; 64];
+        // 64 bytes hold the hex of 32; neither error can happen.
+        if hex::encode_to_slice(digest, &mut buf).is_err() {
+            return hex::encode(digest);
+        }
+        std::str::from_utf8(&buf).map_or_else(|_| hex::encode(digest), str::to_owned)
+    }
+
+    /// The 32 bytes a hex digest or signature names, in either case; `None` if it is not 64
+    /// hex digits.
+    fn parse_hex32(hex_digits: &str) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_digits, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// An `Authorization` header's parts, borrowed from it (parsed on every V3 request).
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Authorization {
+    pub struct Authorization<'a> {
         pub algorithm: Algorithm,
-        pub credential: String,
-        pub signed_headers: Vec<String>,
-        pub signature: String,
+        pub credential: &'a str,
+        pub signed_headers: Vec<&'a str>,
+        pub signature: &'a str,
     }
 
     fn incomplete(why: &str) -> ApiError {
@@ -148,7 +178,7 @@ pub mod v3 {
     /// order, each exactly once. Unknown algorithm, missing/duplicate/unknown part, empty
     /// credential or signature, empty SignedHeaders or an empty / non-lower-case header name
     /// → `IncompleteSignature`.
-    pub fn parse_authorization(value: &str) -> Result<Authorization, ApiError> {
+    pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, ApiError> {
         let value = value.trim();
         let (alg, rest) = value
             .split_once(|c: char| c.is_ascii_whitespace())
@@ -184,8 +214,8 @@ pub mod v3 {
         let signed = signed
             .filter(|s| !s.is_empty())
             .ok_or_else(|| incomplete("missing SignedHeaders"))?;
-        let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
-        let valid_name = |h: &String| {
+        let signed_headers: Vec<&str> = signed.split(';').collect();
+        let valid_name = |h: &&str| {
             !h.is_empty()
                 && h.bytes().all(|b| {
                     b.is_ascii_graphic() && !b.is_ascii_uppercase() && b != b':' && b != b';'
@@ -199,15 +229,20 @@ pub mod v3 {
 
         Ok(Authorization {
             algorithm,
-            credential: credential.to_owned(),
+            credential,
             signed_headers,
-            signature: signature.to_owned(),
+            signature,
         })
     }
 
     /// lowercase hex of SHA-256 (`HmacSha256`, `RsaSha256`) or SM3 (`HmacSm3`) of the body.
     pub fn hash_payload(alg: Algorithm, body: &[u8]) -> String {
         alg.hash_hex(body)
+    }
+
+    /// Whether `claimed_hex` (either case) is [`hash_payload`] of `body`.
+    pub fn payload_matches(alg: Algorithm, body: &[u8], claimed_hex: &str) -> bool {
+        parse_hex32(claimed_hex).is_some_and(|claimed| claimed == alg.hash(body))
     }
 
     /// `METHOD\n/\ncanonicalQuery\ncanonicalHeaders\nSignedHeaders\nhashedPayload` (spec §4.2).
@@ -219,26 +254,26 @@ pub mod v3 {
     pub fn canonical_request(
         method: &str,
         query: &crate::Params,
-        headers: &[(String, String)],
-        signed_headers: &[String],
+        headers: &[(impl AsRef<str>, impl AsRef<str>)],
+        signed_headers: &[impl AsRef<str>],
         hashed_payload: &str,
     ) -> String {
         // Appended into one buffer: this runs on every V3 request, and the intermediate
         // strings of `join` and `format!` were a tenth of authentication's instructions.
-        let canonical_query = canonical_pairs(query.entries().iter());
-        let mut out = String::with_capacity(canonical_query.len() + 512);
+        let mut out = String::with_capacity(1024);
         out.push_str(method);
         out.push_str("\n/\n");
-        out.push_str(&canonical_query);
+        canonical_pairs_into(&mut out, query.entries().iter());
         out.push('\n');
         let mut values: Vec<&str> = Vec::new();
         for name in signed_headers {
+            let name = name.as_ref();
             values.clear();
             values.extend(
                 headers
                     .iter()
-                    .filter(|(h, _)| h.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.trim()),
+                    .filter(|(h, _)| h.as_ref().eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_ref().trim()),
             );
             values.sort_unstable();
             out.push_str(name);
@@ -256,7 +291,7 @@ pub mod v3 {
             if i > 0 {
                 out.push(';');
             }
-            out.push_str(name);
+            out.push_str(name.as_ref());
         }
         out.push('\n');
         out.push_str(hashed_payload);
@@ -265,11 +300,11 @@ pub mod v3 {
 
     /// `ALG + "\n" + hex(H(canonical_request))`.
     pub fn string_to_sign(alg: Algorithm, canonical_request: &str) -> String {
-        format!(
-            "{}\n{}",
-            alg.name(),
-            alg.hash_hex(canonical_request.as_bytes())
-        )
+        let mut out = String::with_capacity(alg.name().len() + 65);
+        out.push_str(alg.name());
+        out.push('\n');
+        out.push_str(&alg.hash_hex(canonical_request.as_bytes()));
+        out
     }
 
     /// `hex(HMAC-H(key = secret, string_to_sign))` — no `&` on the key, unlike V1.
@@ -288,13 +323,26 @@ pub mod v3 {
     }
 
     /// Constant-time, case-insensitive comparison of the hex signature; always false for RSA.
+    /// The MAC is compared as bytes (`verify_slice`), so no hex of it is built per request.
     pub fn verify(alg: Algorithm, secret: &str, string_to_sign: &str, provided_hex: &str) -> bool {
-        match sign(alg, secret, string_to_sign) {
-            Some(expected) => ct_eq(
-                expected.as_bytes(),
-                provided_hex.to_ascii_lowercase().as_bytes(),
-            ),
-            None => false,
+        fn verify_mac<M: Mac + hmac::digest::KeyInit>(
+            secret: &str,
+            data: &str,
+            provided: &[u8],
+        ) -> bool {
+            let Ok(mut mac) = <M as Mac>::new_from_slice(secret.as_bytes()) else {
+                return false;
+            };
+            mac.update(data.as_bytes());
+            mac.verify_slice(provided).is_ok()
+        }
+        let Some(provided) = parse_hex32(provided_hex) else {
+            return false;
+        };
+        match alg {
+            Algorithm::HmacSha256 => verify_mac::<Hmac<Sha256>>(secret, string_to_sign, &provided),
+            Algorithm::HmacSm3 => verify_mac::<Hmac<Sm3>>(secret, string_to_sign, &provided),
+            Algorithm::RsaSha256 => false,
         }
     }
 }
@@ -317,7 +365,7 @@ mod tests {
         }
     }
 
-    fn auth(value: &str) -> Authorization {
+    fn auth(value: &str) -> Authorization<'_> {
         match v3::parse_authorization(value) {
             Ok(a) => a,
             Err(e) => panic!("parsing {value:?} failed: {e}"),
@@ -589,7 +637,7 @@ mod tests {
         );
         assert_eq!(
             v3::sign(a.algorithm, SECRET, &sts).as_deref(),
-            Some(a.signature.as_str())
+            Some(a.signature)
         );
         assert!(v3::verify(a.algorithm, SECRET, &sts, &a.signature));
         assert!(v3::verify(
@@ -600,6 +648,14 @@ mod tests {
         ));
         assert!(!v3::verify(a.algorithm, "testsecret&", &sts, &a.signature));
         assert!(!v3::verify(a.algorithm, SECRET, &sts, ""));
+        // A prefix of the MAC, or the MAC with a trailing byte, is not the MAC.
+        assert!(!v3::verify(a.algorithm, SECRET, &sts, &a.signature[..62]));
+        assert!(!v3::verify(
+            a.algorithm,
+            SECRET,
+            &sts,
+            &format!("{}00", a.signature)
+        ));
     }
 
     #[test]
@@ -713,10 +769,41 @@ mod tests {
     }
 
     #[test]
-    fn v3_vector_5_4_e_sm3() {
-        let a = auth(&format!(
-            "ACS3-HMAC-SM3 Credential=testid,SignedHeaders={MINIMAL_SIGNED},Signature=b231fbd426d1f1053e9c98a871b51072358f7d05f04f96a67bd6170404f99f02"
+    fn payload_hash_matches_in_either_case_and_only_the_body_it_names() {
+        let alg = Algorithm::HmacSha256;
+        assert!(v3::payload_matches(alg, b"", EMPTY_SHA256));
+        assert!(v3::payload_matches(
+            alg,
+            b"",
+            &EMPTY_SHA256.to_ascii_uppercase()
         ));
+        assert!(!v3::payload_matches(alg, b"x", EMPTY_SHA256));
+        assert!(!v3::payload_matches(alg, b"", &EMPTY_SHA256[..62]));
+        assert!(!v3::payload_matches(alg, b"", ""));
+        assert!(v3::payload_matches(
+            alg,
+            b"a=1",
+            &v3::hash_payload(alg, b"a=1")
+        ));
+        let sm3 = Algorithm::HmacSm3;
+        assert!(v3::payload_matches(
+            sm3,
+            b"a=1",
+            &v3::hash_payload(sm3, b"a=1")
+        ));
+        assert!(!v3::payload_matches(
+            sm3,
+            b"a=1",
+            &v3::hash_payload(alg, b"a=1")
+        ));
+    }
+
+    #[test]
+    fn v3_vector_5_4_e_sm3() {
+        let header = format!(
+            "ACS3-HMAC-SM3 Credential=testid,SignedHeaders={MINIMAL_SIGNED},Signature=b231fbd426d1f1053e9c98a871b51072358f7d05f04f96a67bd6170404f99f02"
+        );
+        let a = auth(&header);
         assert_eq!(a.algorithm, Algorithm::HmacSm3);
         let payload = v3::hash_payload(a.algorithm, b"");
         assert_eq!(payload, EMPTY_SM3);
@@ -926,9 +1013,9 @@ mod tests {
             a,
             Authorization {
                 algorithm: Algorithm::HmacSha256,
-                credential: "testid".into(),
-                signed_headers: vec!["host".into(), "x-acs-date".into()],
-                signature: "ABCDEF".into(),
+                credential: "testid",
+                signed_headers: vec!["host", "x-acs-date"],
+                signature: "ABCDEF",
             }
         );
         // Parts in another order are accepted too.
