@@ -12,6 +12,7 @@
 //! imports inspect their private copy of the bytes (never the bucket file), so this only ever
 //! affects what is read, not what is trusted.
 
+use crate::checksum::Algorithm;
 use crate::store::BlobInfo;
 use crate::transfer::{self, AtomicFile, CopyError, Transfer};
 use std::fmt;
@@ -292,7 +293,7 @@ impl OssRoot {
     }
 
     /// Writes `src` as an object (streamed, honoring the transfer's controls) and returns its
-    /// size and checksum. On error or cancellation no object appears.
+    /// size and checksum ([`Algorithm::DEFAULT`]). On error or cancellation no object appears.
     pub fn write_object(
         &self,
         bucket: &str,
@@ -301,10 +302,14 @@ impl OssRoot {
         ctl: &mut Transfer<'_>,
     ) -> Result<BlobInfo, OssError> {
         let mut out = self.create_object(bucket, key)?;
-        let (size, sha256) =
-            transfer::copy_to_file(src, out.file_mut().map_err(OssError::Io)?, ctl)?;
+        let (size, checksum) = transfer::copy_to_file(
+            src,
+            out.file_mut().map_err(OssError::Io)?,
+            ctl,
+            Algorithm::DEFAULT,
+        )?;
         out.commit().map_err(OssError::Io)?;
-        Ok(BlobInfo { size, sha256 })
+        Ok(BlobInfo { size, checksum })
     }
 }
 

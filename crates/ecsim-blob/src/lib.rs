@@ -12,6 +12,9 @@
 //! * [`qemu`] — [`Qemu`], `qemu-img` under a timeout and resource limits: inspection with the
 //!   import policy (no backing files, no external data files), conversion, blank disks.
 //! * [`transfer`] — [`Transfer`] (progress, cancellation, throttle) and [`AtomicFile`].
+//! * [`checksum`] — the recorded checksums of blob bytes: BLAKE3 (`blake3:<hex>`) for new
+//!   bytes, bare hex for SHA-256 recordings made before it; bytes are verified with the
+//!   algorithm their recording names.
 //!
 //! Everything here is blocking I/O: callers run it on blocking threads
 //! (`tokio::task::spawn_blocking`), which is also where a task worker wants to be while it moves
@@ -23,6 +26,7 @@
 //! [`OssRoot::create_object`], then commit. Copy: [`BlobStore::clone_blob`].
 
 pub mod bucket;
+pub mod checksum;
 pub mod qemu;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -33,6 +37,7 @@ pub mod transfer;
 mod testutil;
 
 pub use bucket::{KeyProblem, OssError, OssNotFound, OssObject, OssRoot};
+pub use checksum::Algorithm;
 pub use qemu::{DiskFormat, DiskInfo, Limiter, Limits, Qemu, QemuError, Refusal};
 #[cfg(feature = "s3")]
 pub use s3::S3Store;

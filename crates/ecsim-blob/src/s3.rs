@@ -18,6 +18,7 @@
 //! The trait is blocking; the async client runs on a small runtime the store owns, driven with
 //! `Runtime::block_on` from the caller's (blocking) thread.
 
+use crate::checksum::Algorithm;
 use crate::store::{BlobError, BlobId, BlobInfo, BlobStore, Cloned, LocalBlob};
 use crate::transfer::{self, TEMP_PREFIX, Transfer};
 use bytes::Bytes;
@@ -255,11 +256,12 @@ enum Upload {
 }
 
 impl BlobStore for S3Store {
-    fn put(
+    fn put_hashed(
         &self,
         id: &BlobId,
         src: &mut dyn Read,
         ctl: &mut Transfer<'_>,
+        algorithm: Algorithm,
     ) -> Result<BlobInfo, BlobError> {
         let rt = self.rt()?;
         let client = &self.inner.client;
@@ -267,7 +269,7 @@ impl BlobStore for S3Store {
         // Part uploads are spawned (by `WriteMultipart::write`) onto this store's runtime.
         let _entered = rt.enter();
         let mut upload = Upload::Buffer(Vec::new());
-        let pumped = transfer::pump(src, ctl, &mut |data: &[u8]| {
+        let pumped = transfer::pump(src, ctl, algorithm, &mut |data: &[u8]| {
             match &mut upload {
                 Upload::Buffer(buf) => {
                     buf.extend_from_slice(data);
@@ -287,7 +289,7 @@ impl BlobStore for S3Store {
             }
             Ok(())
         });
-        let (size, sha256) = match pumped {
+        let (size, checksum) = match pumped {
             Ok(done) => done,
             Err(e) => {
                 if let Upload::Parts(writer) = upload {
@@ -302,7 +304,7 @@ impl BlobStore for S3Store {
             Upload::Parts(writer) => rt.block_on(writer.finish()),
         };
         stored.map_err(|e| Self::map_err(id, e))?;
-        Ok(BlobInfo { size, sha256 })
+        Ok(BlobInfo { size, checksum })
     }
 
     fn open(&self, id: &BlobId) -> Result<Box<dyn Read + Send>, BlobError> {
@@ -330,15 +332,16 @@ impl BlobStore for S3Store {
         &self,
         src: &BlobId,
         dst: &BlobId,
-        src_sha256: Option<&str>,
+        src_checksum: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
         let size = self.head(src)?.size;
+        let algorithm = Algorithm::of_or_default(src_checksum);
         if src == dst {
             ctl.report(size);
-            let sha256 = self.sha256(dst)?;
+            let checksum = self.checksum(dst, algorithm)?;
             return Ok(Cloned {
-                info: BlobInfo { size, sha256 },
+                info: BlobInfo { size, checksum },
                 linked: true,
             });
         }
@@ -350,12 +353,12 @@ impl BlobStore for S3Store {
             match self.rt()?.block_on(self.inner.client.copy(&from, &to)) {
                 Ok(()) => {
                     ctl.report(size);
-                    let sha256 = match src_sha256 {
+                    let checksum = match src_checksum {
                         Some(known) => known.to_owned(),
-                        None => self.sha256(dst)?,
+                        None => self.checksum(dst, algorithm)?,
                     };
                     return Ok(Cloned {
-                        info: BlobInfo { size, sha256 },
+                        info: BlobInfo { size, checksum },
                         linked: true,
                     });
                 }
@@ -367,7 +370,7 @@ impl BlobStore for S3Store {
             }
         }
         let mut reader = self.reader(src)?;
-        let info = self.put(dst, &mut reader, ctl)?;
+        let info = self.put_hashed(dst, &mut reader, ctl, algorithm)?;
         Ok(Cloned {
             info,
             linked: false,
@@ -385,7 +388,13 @@ impl BlobStore for S3Store {
             .map_err(BlobError::Io)?;
         // Owns the file from here on: removed on drop, also when the download fails.
         let local = LocalBlob::temporary(temp);
-        transfer::copy_to_file(&mut reader, &mut file, &mut Transfer::new())?;
+        // The download's checksum is not needed (the blob's is recorded); the cheaper one.
+        transfer::copy_to_file(
+            &mut reader,
+            &mut file,
+            &mut Transfer::new(),
+            Algorithm::DEFAULT,
+        )?;
         Ok(local)
     }
 }

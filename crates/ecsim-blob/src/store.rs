@@ -7,6 +7,7 @@
 //! replaced or unlinked, never modified in place, so deleting or overwriting one name never
 //! changes the bytes seen through the other.
 
+use crate::checksum::Algorithm;
 use crate::transfer::{self, AtomicFile, CopyError, TEMP_PREFIX, Transfer};
 use std::fmt;
 use std::fs::{self, File};
@@ -103,11 +104,13 @@ fn check_name(what: &str, s: &str) -> Result<(), BlobError> {
     }
 }
 
-/// What a write produced: the size and the SHA-256 (lowercase hex) of the bytes written.
+/// What a write produced: the size and the checksum of the bytes written, as recorded (see
+/// [`crate::checksum`]: `blake3:<hex>`, or bare SHA-256 hex when a clone was verified against an
+/// older SHA-256 recording).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobInfo {
     pub size: u64,
-    pub sha256: String,
+    pub checksum: String,
 }
 
 /// What [`BlobStore::clone_blob`] did.
@@ -126,7 +129,7 @@ pub struct CloneJob<'a> {
     pub src: &'a BlobId,
     pub dst: &'a BlobId,
     /// The source's recorded checksum, as for [`BlobStore::clone_blob`].
-    pub src_sha256: Option<&'a str>,
+    pub src_checksum: Option<&'a str>,
 }
 
 /// A blob as a local file, for tools that need a path (`qemu-img`). For the directory store this
@@ -171,13 +174,26 @@ impl Drop for LocalBlob {
 /// temporary file, and the async client runs on the store's own small runtime.
 pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Writes `src` as blob `id`, replacing an existing blob of that id atomically (readers of the
-    /// old one, and clones of it, keep the old bytes). Honors the transfer's progress,
-    /// cancellation and throttle; on error or cancellation nothing is left under `id`.
+    /// old one, and clones of it, keep the old bytes), and checksums it with
+    /// [`Algorithm::DEFAULT`]. Honors the transfer's progress, cancellation and throttle; on
+    /// error or cancellation nothing is left under `id`.
     fn put(
         &self,
         id: &BlobId,
         src: &mut dyn Read,
         ctl: &mut Transfer<'_>,
+    ) -> Result<BlobInfo, BlobError> {
+        self.put_hashed(id, src, ctl, Algorithm::DEFAULT)
+    }
+
+    /// [`BlobStore::put`] with the checksum taken by `algorithm`: a streamed clone hashes with
+    /// the algorithm of the source's recorded checksum, so the two can be compared.
+    fn put_hashed(
+        &self,
+        id: &BlobId,
+        src: &mut dyn Read,
+        ctl: &mut Transfer<'_>,
+        algorithm: Algorithm,
     ) -> Result<BlobInfo, BlobError>;
 
     /// Writes the file at `path` as blob `id` (a streamed copy, as [`BlobStore::put`]). The
@@ -202,24 +218,29 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// a retried or resumed task wants). Clones of it are untouched.
     fn delete(&self, id: &BlobId) -> Result<bool, BlobError>;
 
-    /// SHA-256 (lowercase hex) of the blob's bytes, computed by reading them.
-    fn sha256(&self, id: &BlobId) -> Result<String, BlobError> {
+    /// The checksum (as recorded, see [`crate::checksum`]) of the blob's bytes by `algorithm`,
+    /// computed by reading them.
+    fn checksum(&self, id: &BlobId, algorithm: Algorithm) -> Result<String, BlobError> {
         let mut r = self.open(id)?;
-        Ok(transfer::hash_reader(&mut r).map_err(BlobError::Io)?.1)
+        Ok(transfer::hash_reader(&mut r, algorithm)
+            .map_err(BlobError::Io)?
+            .1)
     }
 
     /// Makes `dst` an independent copy of `src` (possibly in another region): deleting or
     /// replacing either never affects the other. Cheap when the backend can share storage and
     /// the transfer is unthrottled; a throttled transfer always streams, so tests can watch a
     /// copy in flight. The returned checksum is of the destination as stored: computed from the
-    /// bytes written when streamed; for a shared-storage or server-side copy it is `src_sha256`
-    /// when the caller knows the source's (recorded when it was written — blobs are immutable,
-    /// so it still holds), and read back otherwise.
+    /// bytes written when streamed; for a shared-storage or server-side copy it is
+    /// `src_checksum` when the caller knows the source's (recorded when it was written — blobs
+    /// are immutable, so it still holds), and read back otherwise. Whenever bytes are hashed,
+    /// it is with the algorithm `src_checksum` names (so the caller can compare the two), or
+    /// [`Algorithm::DEFAULT`] when there is none.
     fn clone_blob(
         &self,
         src: &BlobId,
         dst: &BlobId,
-        src_sha256: Option<&str>,
+        src_checksum: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError>;
 
@@ -230,7 +251,7 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// linked into once, instead of once per link.
     fn clone_blobs(&self, jobs: &[CloneJob<'_>]) -> Vec<Result<Cloned, BlobError>> {
         jobs.iter()
-            .map(|job| self.clone_blob(job.src, job.dst, job.src_sha256, &mut Transfer::new()))
+            .map(|job| self.clone_blob(job.src, job.dst, job.src_checksum, &mut Transfer::new()))
             .collect()
     }
 
@@ -336,18 +357,19 @@ impl DirStore {
         &self,
         src: &BlobId,
         dst: &BlobId,
-        src_sha256: Option<&str>,
+        src_checksum: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Option<(Cloned, Option<PathBuf>)>, BlobError> {
         let src_path = self.path(src);
         let size = fs::metadata(&src_path)
             .map_err(|e| Self::not_found(src, e))?
             .len();
+        let algorithm = Algorithm::of_or_default(src_checksum);
         if src == dst {
             ctl.report(size);
-            let sha256 = self.sha256(dst)?;
+            let checksum = self.checksum(dst, algorithm)?;
             let cloned = Cloned {
-                info: BlobInfo { size, sha256 },
+                info: BlobInfo { size, checksum },
                 linked: true,
             };
             return Ok(Some((cloned, None)));
@@ -365,12 +387,12 @@ impl DirStore {
             return Ok(None);
         }
         ctl.report(size);
-        let sha256 = match src_sha256 {
+        let checksum = match src_checksum {
             Some(known) => known.to_owned(),
-            None => self.sha256(dst)?,
+            None => self.checksum(dst, algorithm)?,
         };
         let cloned = Cloned {
-            info: BlobInfo { size, sha256 },
+            info: BlobInfo { size, checksum },
             linked: true,
         };
         Ok(Some((cloned, Some(dir))))
@@ -381,10 +403,12 @@ impl DirStore {
         &self,
         src: &BlobId,
         dst: &BlobId,
+        src_checksum: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
         let mut reader = File::open(self.path(src)).map_err(|e| Self::not_found(src, e))?;
-        let info = self.put(dst, &mut reader, ctl)?;
+        let algorithm = Algorithm::of_or_default(src_checksum);
+        let info = self.put_hashed(dst, &mut reader, ctl, algorithm)?;
         Ok(Cloned {
             info,
             linked: false,
@@ -393,19 +417,20 @@ impl DirStore {
 }
 
 impl BlobStore for DirStore {
-    fn put(
+    fn put_hashed(
         &self,
         id: &BlobId,
         src: &mut dyn Read,
         ctl: &mut Transfer<'_>,
+        algorithm: Algorithm,
     ) -> Result<BlobInfo, BlobError> {
         self.region_dir(id).map_err(BlobError::Io)?;
         let mut out = AtomicFile::create(self.path(id)).map_err(BlobError::Io)?;
-        let (size, sha256) =
-            transfer::copy_to_file(src, out.file_mut().map_err(BlobError::Io)?, ctl)?;
+        let (size, checksum) =
+            transfer::copy_to_file(src, out.file_mut().map_err(BlobError::Io)?, ctl, algorithm)?;
         out.make_read_only().map_err(BlobError::Io)?;
         out.commit().map_err(BlobError::Io)?;
-        Ok(BlobInfo { size, sha256 })
+        Ok(BlobInfo { size, checksum })
     }
 
     fn open(&self, id: &BlobId) -> Result<Box<dyn Read + Send>, BlobError> {
@@ -437,17 +462,17 @@ impl BlobStore for DirStore {
         &self,
         src: &BlobId,
         dst: &BlobId,
-        src_sha256: Option<&str>,
+        src_checksum: Option<&str>,
         ctl: &mut Transfer<'_>,
     ) -> Result<Cloned, BlobError> {
-        match self.clone_linked(src, dst, src_sha256, ctl)? {
+        match self.clone_linked(src, dst, src_checksum, ctl)? {
             Some((cloned, dir)) => {
                 if let Some(dir) = dir {
                     transfer::sync_dir(&dir).map_err(BlobError::Io)?;
                 }
                 Ok(cloned)
             }
-            None => self.clone_streamed(src, dst, ctl),
+            None => self.clone_streamed(src, dst, src_checksum, ctl),
         }
     }
 
@@ -457,9 +482,12 @@ impl BlobStore for DirStore {
             .iter()
             .map(|job| {
                 let mut ctl = Transfer::new();
-                match self.clone_linked(job.src, job.dst, job.src_sha256, &mut ctl) {
+                match self.clone_linked(job.src, job.dst, job.src_checksum, &mut ctl) {
                     Ok(Some((cloned, dir))) => (Ok(cloned), dir),
-                    Ok(None) => (self.clone_streamed(job.src, job.dst, &mut ctl), None),
+                    Ok(None) => (
+                        self.clone_streamed(job.src, job.dst, job.src_checksum, &mut ctl),
+                        None,
+                    ),
                     Err(e) => (Err(e), None),
                 }
             })

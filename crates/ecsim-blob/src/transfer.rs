@@ -2,7 +2,7 @@
 //! every store and bucket write goes through, and [`AtomicFile`], the temp-file-and-rename
 //! discipline that keeps half-written files from ever appearing under their final name.
 
-use sha2::{Digest, Sha256};
+use crate::checksum::Algorithm;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::num::NonZeroU64;
@@ -102,8 +102,9 @@ impl From<io::Error> for CopyError {
     }
 }
 
-/// Copies `src` to the fresh, empty file `dst`, hashing every byte. All-zero chunks become holes
-/// (seek instead of write) so sparse disk images stay sparse. Returns (bytes, sha256 hex).
+/// Copies `src` to the fresh, empty file `dst`, hashing every byte with `algorithm`. All-zero
+/// chunks become holes (seek instead of write) so sparse disk images stay sparse. Returns (bytes,
+/// checksum as recorded).
 ///
 /// Written pages go to the device as the copy goes: every [`FLUSH_EVERY`] bytes a helper thread
 /// runs `fdatasync` on the file, so the device writes while the copy reads and hashes, instead
@@ -114,6 +115,7 @@ pub(crate) fn copy_to_file(
     src: &mut dyn Read,
     dst: &mut File,
     ctl: &mut Transfer<'_>,
+    algorithm: Algorithm,
 ) -> Result<(u64, String), CopyError> {
     let flush_handle = dst.try_clone()?;
     let (flush_requests, requested) = mpsc::channel::<()>();
@@ -127,7 +129,7 @@ pub(crate) fn copy_to_file(
             Ok(())
         });
         let mut unflushed: u64 = 0;
-        let copied = pump(src, ctl, &mut |data: &[u8]| {
+        let copied = pump(src, ctl, algorithm, &mut |data: &[u8]| {
             if data.iter().all(|&b| b == 0) {
                 dst.seek(SeekFrom::Current(data.len() as i64))?;
             } else {
@@ -146,24 +148,25 @@ pub(crate) fn copy_to_file(
         let flushed = flusher
             .join()
             .map_err(|_| io::Error::other("the flushing thread stopped"))?;
-        let (done, sha256) = copied?;
+        let (done, checksum) = copied?;
         flushed?;
         // Trailing holes: the seek alone does not extend the file.
         dst.set_len(done)?;
-        Ok((done, sha256))
+        Ok((done, checksum))
     })
 }
 
 /// The one copy loop: reads `src` in chunks, honoring the transfer's cancellation and throttle,
-/// hands each chunk to `sink` and reports progress after it, and hashes every byte. Returns
-/// (bytes, sha256 hex).
+/// hands each chunk to `sink` and reports progress after it, and hashes every byte with
+/// `algorithm`. Returns (bytes, checksum as recorded).
 ///
 /// Hashing runs on a helper thread, overlapped with reading the next chunk and writing this one
 /// (a few chunk buffers circulate between the two), so a copy costs about the larger of I/O and
-/// SHA-256 rather than their sum.
+/// hashing rather than their sum.
 pub(crate) fn pump(
     src: &mut dyn Read,
     ctl: &mut Transfer<'_>,
+    algorithm: Algorithm,
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<(u64, String), CopyError> {
     const BUFFERS: usize = 3;
@@ -176,12 +179,12 @@ pub(crate) fn pump(
     }
     std::thread::scope(|scope| {
         let hasher = scope.spawn(move || {
-            let mut hasher = Sha256::new();
+            let mut hasher = algorithm.hasher();
             for (buf, n) in hash_queue {
                 hasher.update(&buf[..n]);
                 let _ = give_back.send(buf);
             }
-            hex::encode(hasher.finalize())
+            hasher.finish()
         });
         let hasher_gone = || io::Error::other("the hashing thread stopped");
         let mut copy = || -> Result<u64, CopyError> {
@@ -217,15 +220,15 @@ pub(crate) fn pump(
         };
         let copied = copy();
         drop(to_hash);
-        let sha256 = hasher.join().map_err(|_| CopyError::Io(hasher_gone()))?;
-        Ok((copied?, sha256))
+        let checksum = hasher.join().map_err(|_| CopyError::Io(hasher_gone()))?;
+        Ok((copied?, checksum))
     })
 }
 
-/// Streams `src` through SHA-256. Returns (bytes, sha256 hex).
-pub(crate) fn hash_reader(src: &mut dyn Read) -> io::Result<(u64, String)> {
+/// Streams `src` through `algorithm`. Returns (bytes, checksum as recorded).
+pub(crate) fn hash_reader(src: &mut dyn Read, algorithm: Algorithm) -> io::Result<(u64, String)> {
     let mut buf = vec![0u8; CHUNK];
-    let mut hasher = Sha256::new();
+    let mut hasher = algorithm.hasher();
     let mut done = 0u64;
     loop {
         let n = read_full(src, &mut buf)?;
@@ -235,7 +238,7 @@ pub(crate) fn hash_reader(src: &mut dyn Read) -> io::Result<(u64, String)> {
         hasher.update(&buf[..n]);
         done += n as u64;
     }
-    Ok((done, hex::encode(hasher.finalize())))
+    Ok((done, hasher.finish()))
 }
 
 /// Reads until `buf` is full or the reader is exhausted.
@@ -401,13 +404,20 @@ mod tests {
         let mut data = vec![0u8; 3 * CHUNK + 10];
         data[CHUNK + 5] = 7;
         let path = dir.path().join("out");
-        let mut f = File::create(&path).expect("create");
-        let (n, sha) =
-            copy_to_file(&mut data.as_slice(), &mut f, &mut Transfer::new()).expect("copy");
-        drop(f);
-        assert_eq!(n, data.len() as u64);
-        assert_eq!(sha, hex::encode(Sha256::digest(&data)));
-        assert_eq!(fs::read(&path).expect("read"), data);
+        for algorithm in [Algorithm::Sha256, Algorithm::Blake3] {
+            let mut f = File::create(&path).expect("create");
+            let (n, sum) = copy_to_file(
+                &mut data.as_slice(),
+                &mut f,
+                &mut Transfer::new(),
+                algorithm,
+            )
+            .expect("copy");
+            drop(f);
+            assert_eq!(n, data.len() as u64);
+            assert_eq!(sum, algorithm.digest(&data));
+            assert_eq!(fs::read(&path).expect("read"), data);
+        }
     }
 
     /// Past FLUSH_EVERY bytes the background flusher runs alongside the copy; the file must
@@ -420,11 +430,16 @@ mod tests {
         data[CHUNK..3 * CHUNK].fill(0);
         let path = dir.path().join("flushed");
         let mut f = File::create(&path).expect("create");
-        let (n, sha) =
-            copy_to_file(&mut data.as_slice(), &mut f, &mut Transfer::new()).expect("copy");
+        let (n, sum) = copy_to_file(
+            &mut data.as_slice(),
+            &mut f,
+            &mut Transfer::new(),
+            Algorithm::Blake3,
+        )
+        .expect("copy");
         drop(f);
         assert_eq!(n, len as u64);
-        assert_eq!(sha, hex::encode(Sha256::digest(&data)));
+        assert_eq!(sum, Algorithm::Blake3.digest(&data));
         assert!(fs::read(&path).expect("read") == data, "the bytes match");
     }
 

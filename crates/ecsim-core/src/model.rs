@@ -89,9 +89,12 @@ pub struct DiskMapping {
     pub import_oss_bucket: String,
     #[serde(default)]
     pub import_oss_object: String,
-    /// SHA-256 of a data disk's own bytes (blob `{image}.disk{position}`, see
+    /// Checksum of a data disk's own bytes (blob `{image}.disk{position}`, see
     /// `ecsim-server` `blobs`), taken when they were written; `None` when the disk has no
     /// bytes of its own (a snapshot-backed disk) or is the system disk (`Image::blob_sha256`).
+    /// The value names its algorithm (`blake3:<hex>`; bare hex is SHA-256, as recorded before
+    /// BLAKE3, see `ecsim_blob::checksum`); the field keeps its first name so stored documents
+    /// keep reading.
     #[serde(default)]
     pub blob_sha256: Option<String>,
 }
@@ -134,8 +137,9 @@ pub struct Image {
     /// While a timed creation runs: the blob its bytes are cloned from when it completes.
     #[serde(default)]
     pub blob_source: Option<BlobRef>,
-    /// SHA-256 of the image's bytes, taken when they were written, so a copy can be verified
-    /// without reading the source again.
+    /// Checksum of the image's bytes, taken when they were written, so a copy can be verified
+    /// without reading the source again (`blake3:<hex>`, or bare hex for SHA-256 as recorded
+    /// before BLAKE3; see `DiskMapping::blob_sha256`).
     #[serde(default)]
     pub blob_sha256: Option<String>,
 }
@@ -232,10 +236,11 @@ pub struct Snapshot {
     /// While `progressing`: the blob its bytes are cloned from when it completes.
     #[serde(default)]
     pub blob_source: Option<BlobRef>,
-    /// SHA-256 of the snapshot's bytes (blob `region/id`), taken when they were written, so an
-    /// image made from it need not read them again. `None` for snapshots of disks with no
-    /// image, and for snapshots completed before checksums were recorded (their bytes are
-    /// hashed when an image is made from them).
+    /// Checksum of the snapshot's bytes (blob `region/id`; its form as for
+    /// `DiskMapping::blob_sha256`), taken when they were written, so an image made from it need
+    /// not read them again. `None` for snapshots of disks with no image, and for snapshots
+    /// completed before checksums were recorded (their bytes are hashed when an image is made
+    /// from them).
     #[serde(default)]
     pub blob_sha256: Option<String>,
 }

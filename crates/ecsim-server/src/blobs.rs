@@ -2,7 +2,7 @@
 //! disk files standing in for the public system images, made on first use.
 
 use crate::state::AppState;
-use ecsim_blob::{BlobError, BlobId, Transfer};
+use ecsim_blob::{Algorithm, BlobError, BlobId, Transfer};
 use ecsim_core::catalog::SYSTEM_IMAGES;
 use ecsim_core::model::{DiskType, Image};
 use std::io::Read;
@@ -41,12 +41,13 @@ fn image_blob_keys(image: &Image) -> Vec<String> {
         .collect()
 }
 
-/// A blob to clone from, with the SHA-256 recorded when its bytes were written; `None` when none
-/// was (bytes written before checksums were recorded), and a clone then reads them.
+/// A blob to clone from, with the checksum recorded when its bytes were written (BLAKE3, or
+/// SHA-256 for older bytes: see `ecsim_blob::checksum`); `None` when none was (bytes written
+/// before checksums were recorded), and a clone then reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceBlob {
     pub id: BlobId,
-    pub sha256: Option<String>,
+    pub checksum: Option<String>,
 }
 
 /// The system-disk blob of image `region/image_id` with its recorded checksum. A public system
@@ -73,18 +74,21 @@ pub fn image_blob_of(
     let Some(system) = SYSTEM_IMAGES.iter().find(|s| s.id == image_id) else {
         return Ok(SourceBlob {
             id,
-            sha256: recorded,
+            checksum: recorded,
         });
     };
-    let sha256 = match app.blobs.size(&id) {
+    let checksum = match app.blobs.size(&id) {
         Ok(_) => match recorded {
             Some(sum) => {
                 return Ok(SourceBlob {
                     id,
-                    sha256: Some(sum),
+                    checksum: Some(sum),
                 });
             }
-            None => app.blobs.sha256(&id).map_err(|e| e.to_string())?,
+            None => app
+                .blobs
+                .checksum(&id, Algorithm::DEFAULT)
+                .map_err(|e| e.to_string())?,
         },
         Err(BlobError::NotFound(_)) => {
             let header = format!("ecsim system image {} ({})\n", system.id, system.os_name_en);
@@ -93,26 +97,26 @@ pub fn image_blob_of(
             app.blobs
                 .put(&id, &mut sized, &mut Transfer::new())
                 .map_err(|e| e.to_string())?
-                .sha256
+                .checksum
         }
         Err(e) => return Err(e.to_string()),
     };
-    record_system_checksum(app, region, image_id, &sha256);
+    record_system_checksum(app, region, image_id, &checksum);
     Ok(SourceBlob {
         id,
-        sha256: Some(sha256),
+        checksum: Some(checksum),
     })
 }
 
 /// Records a system image's stand-in checksum on its row. A failure costs only a re-hash on a
 /// later use, so it is logged, not returned.
-fn record_system_checksum(app: &AppState, region: &str, image_id: &str, sha256: &str) {
+fn record_system_checksum(app: &AppState, region: &str, image_id: &str, checksum: &str) {
     let result = app.store.write(|tx| {
         let Some(mut image) = tx.image(region, image_id)?.filter(Image::is_system) else {
             return Ok(());
         };
-        if image.blob_sha256.as_deref() != Some(sha256) {
-            image.blob_sha256 = Some(sha256.to_string());
+        if image.blob_sha256.as_deref() != Some(checksum) {
+            image.blob_sha256 = Some(checksum.to_string());
             tx.put_image(&image)?;
         }
         Ok(())

@@ -9,7 +9,7 @@
 
 use crate::blobs::{blob_id, image_blob_of};
 use crate::state::AppState;
-use ecsim_blob::{AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
+use ecsim_blob::{Algorithm, AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
 use ecsim_core::Millis;
 use ecsim_core::model::{DiskType, Image, ImageStatus, Task, TaskStatus, TaskWork};
 use ecsim_wire::ApiError;
@@ -87,10 +87,11 @@ enum Outcome {
 }
 
 /// One disk's bytes as written: its position in the image's `disk_mappings` (0 = system),
-/// their checksum, and for imports the detected format and virtual size.
+/// their checksum (as recorded, see `ecsim_blob::checksum`), and for imports the detected format
+/// and virtual size.
 struct DiskBytes {
     position: usize,
-    sha256: String,
+    checksum: String,
     format: Option<DiskFormat>,
     virtual_size: Option<u64>,
 }
@@ -359,7 +360,7 @@ fn import(
         match app.qemu.check_import(local.path(), disk.declared) {
             Ok((format, inspected)) => written.push(DiskBytes {
                 position: disk.position,
-                sha256: info.sha256,
+                checksum: info.checksum,
                 format: Some(format),
                 virtual_size: Some(inspected.virtual_size),
             }),
@@ -516,7 +517,7 @@ fn copy_disks(
         position: 0,
         src: system.id,
         dst,
-        recorded: system.sha256,
+        recorded: system.checksum,
     }];
     let mappings = source.map(|i| i.disk_mappings).unwrap_or_default();
     for (position, mapping) in mappings.into_iter().enumerate() {
@@ -556,7 +557,7 @@ fn copy(
         match disk
             .recorded
             .clone()
-            .map_or_else(|| app.blobs.sha256(&disk.src), Ok)
+            .map_or_else(|| app.blobs.checksum(&disk.src, Algorithm::DEFAULT), Ok)
         {
             Ok(sum) => expected.push(sum),
             Err(e) => return failed("CopyImageFailed", e),
@@ -576,13 +577,14 @@ fn copy(
             .blobs
             .clone_blob(&disk.src, &disk.dst, Some(&expected), &mut ctl)
         {
-            // A streamed copy's checksum is computed from the bytes written; they must be the
-            // source's. A shared-storage clone reports the source's recorded one (same bytes).
-            Ok(cloned) if cloned.info.sha256 == expected => {
+            // A streamed copy's checksum is computed from the bytes written, with the algorithm
+            // `expected` names; they must be the source's. A shared-storage clone reports the
+            // source's recorded one (same bytes).
+            Ok(cloned) if cloned.info.checksum == expected => {
                 offset += cloned.info.size;
                 written.push(DiskBytes {
                     position: disk.position,
-                    sha256: cloned.info.sha256,
+                    checksum: cloned.info.checksum,
                     format: None,
                     virtual_size: None,
                 });
@@ -678,7 +680,7 @@ fn record_disks(image: &mut Image, disks: &[DiskBytes]) {
             .virtual_size
             .map(|size| i64::try_from(size.div_ceil(GIB).max(1)).unwrap_or(i64::MAX));
         if disk.position == 0 {
-            image.blob_sha256 = Some(disk.sha256.clone());
+            image.blob_sha256 = Some(disk.checksum.clone());
             if let Some(size) = size_gib {
                 image.size_gib = size;
             }
@@ -687,7 +689,7 @@ fn record_disks(image: &mut Image, disks: &[DiskBytes]) {
             continue;
         };
         if disk.position > 0 {
-            mapping.blob_sha256 = Some(disk.sha256.clone());
+            mapping.blob_sha256 = Some(disk.checksum.clone());
         }
         if let Some(format) = disk.format {
             mapping.format = format.ecs_name().to_string();

@@ -118,10 +118,8 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             Some(s) => (s.blob_sha256.clone(), None),
             None => (None, None),
         };
-        let blob = blobs::blob_id(&source.region, &source.key).map(|id| SourceBlob {
-            id,
-            sha256: checksum,
-        });
+        let blob =
+            blobs::blob_id(&source.region, &source.key).map(|id| SourceBlob { id, checksum });
         let plan = batch.add(blob, &image.region_id, &image.id);
         image_plans.push((image, plan, made_from));
     }
@@ -148,7 +146,7 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             } else {
                 SnapshotStatus::Failed
             };
-            current.blob_sha256 = cloned.sha256();
+            current.blob_sha256 = cloned.checksum();
             current.ready_at = None;
             current.blob_source = None;
             tx.put_snapshot(&current)?;
@@ -165,7 +163,7 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
             } else {
                 ImageStatus::CreateFailed
             };
-            current.blob_sha256 = cloned.sha256();
+            current.blob_sha256 = cloned.checksum();
             current.ready_at = None;
             current.blob_source = None;
             tx.put_image(&current)?;
@@ -215,7 +213,7 @@ impl Batch {
     /// The recorded checksum of the source a plan clones from.
     fn source_checksum(&self, plan: Plan) -> Option<String> {
         match plan {
-            Plan::Clone(n) => self.jobs[n].0.sha256.clone(),
+            Plan::Clone(n) => self.jobs[n].0.checksum.clone(),
             Plan::Nothing | Plan::Failed => None,
         }
     }
@@ -228,7 +226,7 @@ impl Batch {
             .map(|(source, dst)| CloneJob {
                 src: &source.id,
                 dst,
-                src_sha256: source.sha256.as_deref(),
+                src_checksum: source.checksum.as_deref(),
             })
             .collect();
         let results = app.blobs.clone_blobs(&jobs);
@@ -239,7 +237,7 @@ impl Batch {
             .map(|((source, dst), result)| {
                 let checked = result
                     .map_err(|e| e.to_string())
-                    .and_then(|cloned| verified(source.sha256.as_deref(), &cloned));
+                    .and_then(|cloned| verified(source.checksum.as_deref(), &cloned));
                 match checked {
                     Ok(sum) => Cloned::Bytes(sum),
                     Err(err) => {
@@ -273,7 +271,7 @@ impl Done {
 enum Cloned {
     /// There were none to move.
     Nothing,
-    /// In place, with the SHA-256 of the bytes now under the creation's key.
+    /// In place, with the checksum of the bytes now under the creation's key.
     Bytes(String),
     /// Cloning failed; the creation fails.
     Failed,
@@ -284,7 +282,7 @@ impl Cloned {
         !matches!(self, Cloned::Failed)
     }
 
-    fn sha256(&self) -> Option<String> {
+    fn checksum(&self) -> Option<String> {
         match self {
             Cloned::Bytes(sum) => Some(sum.clone()),
             Cloned::Nothing | Cloned::Failed => None,
@@ -295,15 +293,16 @@ impl Cloned {
 /// The checksum to record for a clone of a source whose bytes were recorded with `expected`.
 /// A clone that shares storage reports `expected` itself (blobs never change, so it still
 /// holds; that is what spares re-reading them); one that streamed the bytes computed their
-/// checksum, which must equal the recorded one — the check CopyImage makes — or the bytes are
-/// not what the source was written with and the creation fails.
+/// checksum (with the algorithm `expected` names), which must equal the recorded one — the check
+/// CopyImage makes — or the bytes are not what the source was written with and the creation
+/// fails.
 fn verified(expected: Option<&str>, cloned: &ecsim_blob::Cloned) -> Result<String, String> {
     match expected {
-        Some(expected) if !cloned.linked && cloned.info.sha256 != expected => Err(format!(
-            "the cloned bytes (SHA-256 {}) do not match the source's recorded checksum {expected}",
-            cloned.info.sha256
+        Some(expected) if !cloned.linked && cloned.info.checksum != expected => Err(format!(
+            "the cloned bytes (checksum {}) do not match the source's recorded checksum {expected}",
+            cloned.info.checksum
         )),
-        _ => Ok(cloned.info.sha256.clone()),
+        _ => Ok(cloned.info.checksum.clone()),
     }
 }
 
@@ -348,11 +347,11 @@ mod tests {
     use super::verified;
     use ecsim_blob::{BlobInfo, Cloned};
 
-    fn clone_of(sha256: &str, linked: bool) -> Cloned {
+    fn clone_of(checksum: &str, linked: bool) -> Cloned {
         Cloned {
             info: BlobInfo {
                 size: 8,
-                sha256: sha256.to_string(),
+                checksum: checksum.to_string(),
             },
             linked,
         }

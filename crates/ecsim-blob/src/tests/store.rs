@@ -1,7 +1,7 @@
 use super::{assert_progress, pattern, set};
+use crate::Algorithm;
 use crate::testutil::TempDir;
 use crate::{BlobError, BlobId, BlobStore, DirStore, Transfer};
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::num::NonZeroU64;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -30,11 +30,11 @@ fn put_read_size_checksum_delete() {
     let info = store
         .put(&b, &mut data.as_slice(), &mut Transfer::new())
         .expect("put");
-    let sha = hex::encode(Sha256::digest(&data));
+    let sha = Algorithm::DEFAULT.digest(&data);
     assert_eq!(info.size, data.len() as u64);
-    assert_eq!(info.sha256, sha);
+    assert_eq!(info.checksum, sha);
     assert_eq!(store.size(&b).expect("size"), data.len() as u64);
-    assert_eq!(store.sha256(&b).expect("sha"), sha);
+    assert_eq!(store.checksum(&b, Algorithm::DEFAULT).expect("sha"), sha);
     let mut back = Vec::new();
     store
         .open(&b)
@@ -225,10 +225,16 @@ fn clones_are_independent() {
     store
         .put(&src, &mut b"new bytes".as_slice(), &mut Transfer::new())
         .expect("replace");
-    assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+    assert_eq!(
+        store.checksum(&dst, Algorithm::DEFAULT).expect("sha"),
+        info.checksum
+    );
     // ... and deleting it does not either.
     assert!(store.delete(&src).expect("delete"));
-    assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+    assert_eq!(
+        store.checksum(&dst, Algorithm::DEFAULT).expect("sha"),
+        info.checksum
+    );
     // Nor does deleting the copy touch a new source.
     store
         .put(&src, &mut data.as_slice(), &mut Transfer::new())
@@ -242,7 +248,10 @@ fn clones_are_independent() {
         )
         .expect("clone");
     assert!(store.delete(&id("cn-shanghai", "m-dst2")).expect("delete"));
-    assert_eq!(store.sha256(&src).expect("sha"), again.info.sha256);
+    assert_eq!(
+        store.checksum(&src, Algorithm::DEFAULT).expect("sha"),
+        again.info.checksum
+    );
 
     assert!(matches!(
         store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
@@ -293,7 +302,7 @@ fn zero_runs_stay_sparse() {
         "only the non-zero chunk is allocated: {} bytes",
         meta.blocks() * 512
     );
-    assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+    assert_eq!(info.checksum, Algorithm::DEFAULT.digest(&data));
 }
 
 #[test]
@@ -319,8 +328,8 @@ fn sweep_removes_leftover_temps() {
 mod conformance {
     use super::super::{assert_progress, pattern, set};
     use super::id;
+    use crate::Algorithm;
     use crate::{BlobError, BlobStore, Transfer};
-    use sha2::{Digest, Sha256};
     use std::io::Read;
     use std::num::NonZeroU64;
     use std::sync::atomic::AtomicBool;
@@ -342,11 +351,11 @@ mod conformance {
         let info = store
             .put(&b, &mut data.as_slice(), &mut Transfer::new())
             .expect("put");
-        let sha = hex::encode(Sha256::digest(&data));
+        let sha = Algorithm::DEFAULT.digest(&data);
         assert_eq!(info.size, data.len() as u64);
-        assert_eq!(info.sha256, sha);
+        assert_eq!(info.checksum, sha);
         assert_eq!(store.size(&b).expect("size"), data.len() as u64);
-        assert_eq!(store.sha256(&b).expect("sha"), sha);
+        assert_eq!(store.checksum(&b, Algorithm::DEFAULT).expect("sha"), sha);
         assert_eq!(read_all(store, &b), data);
         let local = store.local(&b).expect("local");
         assert_eq!(std::fs::read(local.path()).expect("read local"), data);
@@ -356,7 +365,10 @@ mod conformance {
         assert!(matches!(store.size(&b), Err(BlobError::NotFound(_))));
         assert!(matches!(store.open(&b), Err(BlobError::NotFound(_))));
         assert!(matches!(store.local(&b), Err(BlobError::NotFound(_))));
-        assert!(matches!(store.sha256(&b), Err(BlobError::NotFound(_))));
+        assert!(matches!(
+            store.checksum(&b, Algorithm::DEFAULT),
+            Err(BlobError::NotFound(_))
+        ));
     }
 
     /// Larger than one multipart part (16 MiB) and not a multiple of it; zero runs included.
@@ -374,9 +386,12 @@ mod conformance {
             )
             .expect("put");
         assert_progress(&reports, data.len() as u64);
-        assert_eq!(info.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(info.checksum, Algorithm::DEFAULT.digest(&data));
         assert_eq!(store.size(&b).expect("size"), data.len() as u64);
-        assert_eq!(store.sha256(&b).expect("sha"), info.sha256);
+        assert_eq!(
+            store.checksum(&b, Algorithm::DEFAULT).expect("sha"),
+            info.checksum
+        );
         let local = store.local(&b).expect("local");
         assert_eq!(std::fs::read(local.path()).expect("read"), data);
     }
@@ -508,16 +523,22 @@ mod conformance {
         store
             .put(&src, &mut b"new bytes".as_slice(), &mut Transfer::new())
             .expect("replace");
-        assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+        assert_eq!(
+            store.checksum(&dst, Algorithm::DEFAULT).expect("sha"),
+            info.checksum
+        );
         assert!(store.delete(&src).expect("delete"));
-        assert_eq!(store.sha256(&dst).expect("sha"), info.sha256);
+        assert_eq!(
+            store.checksum(&dst, Algorithm::DEFAULT).expect("sha"),
+            info.checksum
+        );
         assert!(matches!(
             store.clone_blob(&id("r", "missing"), &dst, None, &mut Transfer::new()),
             Err(BlobError::NotFound(_))
         ));
         assert_eq!(
-            store.sha256(&dst).expect("sha"),
-            info.sha256,
+            store.checksum(&dst, Algorithm::DEFAULT).expect("sha"),
+            info.checksum,
             "dst untouched"
         );
     }
@@ -541,12 +562,14 @@ mod conformance {
             .expect("clone");
         assert!(shared.linked);
         assert_eq!(
-            shared.info.sha256, known,
+            shared.info.checksum, known,
             "taken from the caller, not re-read"
         );
         assert_eq!(
-            store.sha256(&id("cn-shanghai", "a")).expect("sha"),
-            info.sha256
+            store
+                .checksum(&id("cn-shanghai", "a"), Algorithm::DEFAULT)
+                .expect("sha"),
+            info.checksum
         );
         let streamed = store
             .clone_blob(
@@ -557,7 +580,51 @@ mod conformance {
             )
             .expect("clone");
         assert!(!streamed.linked);
-        assert_eq!(streamed.info, info, "computed from the bytes written");
+        assert_eq!(
+            streamed.info.checksum,
+            Algorithm::Sha256.digest(&data),
+            "computed from the bytes written, with the algorithm `known` names (bare hex: SHA-256)"
+        );
+    }
+
+    /// A streamed clone hashes with the algorithm the source's recording names, so the caller
+    /// compares like with like: a right recording of either algorithm (an old bare SHA-256 one
+    /// included) comes back equal, a wrong one of either comes back different.
+    pub fn streamed_clones_hash_like_the_recording(store: &dyn BlobStore) {
+        let data = pattern(300 * 1024);
+        let src = id("cn-hangzhou", "m-src");
+        let info = store
+            .put(&src, &mut data.as_slice(), &mut Transfer::new())
+            .expect("put");
+        assert_eq!(
+            Algorithm::of(&info.checksum),
+            Algorithm::Blake3,
+            "new bytes: BLAKE3"
+        );
+        for (n, algorithm) in [Algorithm::Sha256, Algorithm::Blake3]
+            .into_iter()
+            .enumerate()
+        {
+            let right = algorithm.digest(&data);
+            let wrong = algorithm.digest(b"other bytes");
+            for (m, recorded) in [&right, &wrong].into_iter().enumerate() {
+                let cloned = store
+                    .clone_blob(
+                        &src,
+                        &id("cn-shanghai", &format!("m-{n}-{m}")),
+                        Some(recorded),
+                        &mut Transfer::new().throttle(NonZeroU64::new(64 << 20)),
+                    )
+                    .expect("clone");
+                assert!(!cloned.linked);
+                assert_eq!(cloned.info.checksum, right, "{algorithm:?}");
+                assert_eq!(
+                    cloned.info.checksum == *recorded,
+                    recorded == &right,
+                    "{algorithm:?}: only the right recording matches"
+                );
+            }
+        }
     }
 
     /// A batch answers one result per job, in order; a job may clone an earlier job's
@@ -580,24 +647,24 @@ mod conformance {
             crate::CloneJob {
                 src: &src,
                 dst: &a,
-                src_sha256: None,
+                src_checksum: None,
             },
             crate::CloneJob {
                 src: &a,
                 dst: &b,
-                src_sha256: Some(&known),
+                src_checksum: Some(&known),
             },
             crate::CloneJob {
                 src: &missing,
                 dst: &c,
-                src_sha256: None,
+                src_checksum: None,
             },
         ]);
         assert_eq!(results.len(), 3);
         let first = results[0].as_ref().expect("cloned");
         assert_eq!(first.info, info, "read back: no checksum was known");
         let second = results[1].as_ref().expect("cloned from the first clone");
-        assert_eq!(second.info.sha256, known, "taken from the caller");
+        assert_eq!(second.info.checksum, known, "taken from the caller");
         assert!(matches!(&results[2], Err(BlobError::NotFound(m)) if *m == missing));
         assert_eq!(read_all(store, &a), data);
         assert_eq!(read_all(store, &b), data);
@@ -667,6 +734,7 @@ conformance!(
     throttle_waits_and_cancel_is_prompt,
     clones_are_independent,
     known_checksum_of_the_source,
+    streamed_clones_hash_like_the_recording,
     batched_clones_answer_each_job_in_order,
     throttled_clone_streams,
 );

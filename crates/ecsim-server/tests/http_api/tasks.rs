@@ -2315,7 +2315,11 @@ async fn an_import_writes_every_data_disks_bytes_into_its_own_blob() {
         let blob = blob_bytes(&app, REGION, key).unwrap_or_else(|| panic!("blob {key}"));
         assert!(blob == *bytes, "blob {key} holds its object's bytes");
         let id = ecsim_blob::BlobId::new(REGION, key).expect("a valid blob id");
-        let sum = app.state.blobs.sha256(&id).expect("the blob hashes");
+        let sum = app
+            .state
+            .blobs
+            .checksum(&id, ecsim_blob::Algorithm::DEFAULT)
+            .expect("the blob hashes");
         let recorded_sum = if position == 0 {
             recorded.blob_sha256.clone()
         } else {
@@ -2482,10 +2486,18 @@ async fn cancelling_an_import_while_a_data_disk_moves_frees_every_disks_bytes() 
     assert_eq!(progress(&attr)["ErrorCode"], "Cancelled", "{attr}");
 }
 
-/// SHA-256 of blob `region/key`, read from its bytes (not the recorded one).
+/// The checksum new recordings use (BLAKE3) of blob `region/key`, read from its bytes (not the
+/// recorded one).
 fn blob_sum(app: &TestApp, region: &str, key: &str) -> String {
+    blob_sum_by(app, region, key, ecsim_blob::Algorithm::DEFAULT)
+}
+
+fn blob_sum_by(app: &TestApp, region: &str, key: &str, algorithm: ecsim_blob::Algorithm) -> String {
     let id = ecsim_blob::BlobId::new(region, key).expect("a valid blob id");
-    app.state.blobs.sha256(&id).expect("the blob hashes")
+    app.state
+        .blobs
+        .checksum(&id, algorithm)
+        .expect("the blob hashes")
 }
 
 fn stored_image(app: &TestApp, region: &str, image: &str) -> ecsim_core::model::Image {
@@ -2506,7 +2518,7 @@ fn stored_snapshot(app: &TestApp, id: &str) -> ecsim_core::model::Snapshot {
 
 /// CreateImage from an instance records, where the bytes are written, the checksum of what was
 /// written: the system image's stand-in on its row, the snapshot's and the image's clones on
-/// theirs. Each must be the SHA-256 of the bytes actually stored, since later clones and copies
+/// theirs. Each must be the checksum of the bytes actually stored, since later clones and copies
 /// take it instead of reading them again.
 #[tokio::test]
 async fn creations_record_the_checksum_of_the_bytes_they_clone() {
@@ -2603,7 +2615,9 @@ async fn bytes_written_before_checksums_were_recorded_are_hashed_once() {
 
 /// A recorded checksum is trusted by clones that share storage (that is what spares reading the
 /// bytes), so a wrong one travels with them; the first copy that streams the bytes compares
-/// them with it and fails, as before checksums were carried across creations.
+/// them with it, hashing with the algorithm the recording names, and fails, as before checksums
+/// were carried across creations. A right recording of the older kind (bare SHA-256, as data
+/// dirs from before BLAKE3 hold) still verifies, and the copy records it as it was.
 #[tokio::test]
 async fn a_wrong_recorded_checksum_is_caught_by_the_next_streamed_copy() {
     let app = TestApp::with_settings(|s| {
@@ -2615,38 +2629,60 @@ async fn a_wrong_recorded_checksum_is_caught_by_the_next_streamed_copy() {
         .snapshot_id
         .clone()
         .expect("the system disk has a snapshot");
-    let wrong = "0".repeat(64);
-    app.state
-        .store
-        .write(|tx| {
-            let mut snapshot = tx.snapshot(&snapshot_id)?.expect("the snapshot");
-            snapshot.blob_sha256 = Some(wrong.clone());
-            Ok(tx.put_snapshot(&snapshot)?)
-        })
-        .expect("the store writes");
-    let body = app
-        .call("CreateImage")
-        .region()
-        .param("SnapshotId", &snapshot_id)
-        .send()
-        .await
-        .ok();
-    let tainted = str_of(&body["ImageId"]);
-    app.finish_creations().await;
-    assert_eq!(
-        stored_image(&app, REGION, &tainted).blob_sha256.as_deref(),
-        Some(wrong.as_str()),
-        "a linked clone carries the recorded checksum"
-    );
-    // Throttled, so the copy streams the bytes and checks them.
-    let copied = copy(&app, &tainted, Some(SHANGHAI)).await;
-    let task = task_of(&app, SHANGHAI, &copied).await;
-    let attr = wait_task_done(&app, SHANGHAI, &task).await;
-    assert_eq!(attr["TaskStatus"], "Failed", "{attr}");
-    assert_eq!(progress(&attr)["ErrorCode"], "CopyImageFailed", "{attr}");
-    // The untouched image copies fine the same way.
+    let old_sha256 = blob_sum_by(&app, REGION, &snapshot_id, ecsim_blob::Algorithm::Sha256);
+    let cases = [
+        ("0".repeat(64), "Failed"),
+        (format!("blake3:{}", "0".repeat(64)), "Failed"),
+        (old_sha256, "Finished"),
+    ];
+    for (recorded, outcome) in cases {
+        app.state
+            .store
+            .write(|tx| {
+                let mut snapshot = tx.snapshot(&snapshot_id)?.expect("the snapshot");
+                snapshot.blob_sha256 = Some(recorded.clone());
+                Ok(tx.put_snapshot(&snapshot)?)
+            })
+            .expect("the store writes");
+        let body = app
+            .call("CreateImage")
+            .region()
+            .param("SnapshotId", &snapshot_id)
+            .send()
+            .await
+            .ok();
+        let made = str_of(&body["ImageId"]);
+        app.finish_creations().await;
+        assert_eq!(
+            stored_image(&app, REGION, &made).blob_sha256.as_deref(),
+            Some(recorded.as_str()),
+            "a linked clone carries the recorded checksum"
+        );
+        // Throttled, so the copy streams the bytes and checks them.
+        let copied = copy(&app, &made, Some(SHANGHAI)).await;
+        let task = task_of(&app, SHANGHAI, &copied).await;
+        let attr = wait_task_done(&app, SHANGHAI, &task).await;
+        assert_eq!(attr["TaskStatus"], outcome, "{recorded}: {attr}");
+        if outcome == "Failed" {
+            assert_eq!(progress(&attr)["ErrorCode"], "CopyImageFailed", "{attr}");
+        } else {
+            assert_eq!(
+                stored_image(&app, SHANGHAI, &copied).blob_sha256.as_deref(),
+                Some(recorded.as_str()),
+                "verified like with like, and recorded as it was"
+            );
+        }
+    }
+    // The untouched image copies fine the same way, and keeps its BLAKE3 recording.
     let good = copy(&app, &image, Some(SHANGHAI)).await;
     let task = task_of(&app, SHANGHAI, &good).await;
     let attr = wait_task_done(&app, SHANGHAI, &task).await;
     assert_eq!(attr["TaskStatus"], "Finished", "{attr}");
+    let recorded = stored_image(&app, SHANGHAI, &good).blob_sha256;
+    assert!(
+        recorded
+            .as_deref()
+            .is_some_and(|r| r.starts_with("blake3:")),
+        "{recorded:?}"
+    );
 }
