@@ -616,6 +616,13 @@ impl Tx for SqliteTx<'_> {
         doc.map(|d| from_doc(&d)).transpose()
     }
 
+    fn image_is_deleted(&mut self, region_id: &str, id: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM images WHERE region_id = ? AND id = ? AND deleted_at IS NOT NULL)",
+            &[&region_id, &id],
+        )
+    }
+
     fn put_image(&mut self, image: &Image) -> StoreResult<()> {
         self.conn
             .prepare_cached(
