@@ -3,6 +3,7 @@
 
     cargo build --release -p ecsim -p ecsim-bench
     bench/icount.py base=/tmp/ecsim.base new=target/release/ecsim
+    bench/icount.py base=/tmp/ecsim.base new=target/release/ecsim --write-requests 2000 --only-writes
 
 For each binary: start it under valgrind's callgrind (instrumentation off) on a data dir (a fresh
 one for DescribeImages by id; for pages, a copy of one seeded like bench/run.py's: an instance,
@@ -11,6 +12,8 @@ switch instrumentation on, send --requests with `ecsim-bench load` (V3, --connec
 threads), dump. Prints the server's instructions per request (user space: what the code does,
 not what the scheduler did; this VM exposes no hardware counters to `perf stat`). The dumps stay
 in --keep DIR for `callgrind_annotate`. Needs valgrind (`apt-get install valgrind`).
+--write-requests adds RunInstances + DeleteInstance(Force) (bench/ab.py's run-delete; a request
+is one of the two) on a fresh data dir; its fsyncs are system time, not counted here.
 """
 import argparse
 import json
@@ -27,8 +30,14 @@ import run  # noqa: E402  (bench/run.py: fixtures and seeding, shared)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "target/release/ecsim-bench"
-BY_ID = ["--param", f"ImageId={run.SYSTEM_IMAGE}", "--expect-contains", '"TotalCount":1']
-PAGE = ["--param", "ImageOwnerAlias=self", "--param", "PageSize=100", "--expect-contains", '"TotalCount":1000']
+DESCRIBE = ["--action", "DescribeImages", "--param", f"RegionId={run.REGION}"]
+BY_ID = [*DESCRIBE, "--param", f"ImageId={run.SYSTEM_IMAGE}", "--expect-contains", '"TotalCount":1']
+PAGE = [*DESCRIBE, "--param", "ImageOwnerAlias=self", "--param", "PageSize=100", "--expect-contains", '"TotalCount":1000']
+# bench/ab.py's run-delete: a request is one RunInstances or one DeleteInstance(Force).
+RUN_DELETE = ["--action", "RunInstances", "--param", f"RegionId={run.REGION}",
+              "--param", f"ImageId={run.SYSTEM_IMAGE}", "--param", f"InstanceType={run.INSTANCE_TYPE}",
+              "--then", "DeleteInstance", "--param", "InstanceId={id}", "--param", "Force=true",
+              "--extract", "InstanceIdSet"]
 
 
 def serve(binary, data, port):
@@ -74,20 +83,21 @@ def load(port, args, extra, requests):
     out = subprocess.run(
         [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", "v3",
          "--connections", str(args.connections), "--threads", "2", "--json",
-         "--key-id", run.KEY_ID, "--secret", run.SECRET, "--action", "DescribeImages",
-         "--param", f"RegionId={run.REGION}", *extra, "--warmup", "0", "--requests", str(requests)],
+         "--key-id", run.KEY_ID, "--secret", run.SECRET, *extra, "--warmup", "0",
+         "--requests", str(requests)],
         env=run.ecsim_env(), capture_output=True, text=True, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def one(label, binary, args, data_template, extra, requests):
+def one(label, binary, args, data_template, extra, requests, kind=None):
     with tempfile.TemporaryDirectory(prefix="ecsim-icount-") as tmp:
         data = Path(tmp) / "data"
         if data_template:
             shutil.copytree(data_template, data)
         port = run.free_port()
-        out_file = Path(args.keep) / f"callgrind.{label}.{'page' if data_template else 'id'}"
+        kind = kind or ("page" if data_template else "id")
+        out_file = Path(args.keep) / f"callgrind.{label}.{kind}"
         server = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_file}",
              binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--creation-time-ms", "0"],
@@ -155,6 +165,9 @@ def main():
     ap.add_argument("binaries", nargs="+", help="label=path of an ecsim binary")
     ap.add_argument("--requests", type=int, default=2000, help="requests by id per measurement")
     ap.add_argument("--page-requests", type=int, default=100, help="page-of-100 requests (0: skip pages)")
+    ap.add_argument("--write-requests", type=int, default=0,
+                    help="RunInstances + DeleteInstance(Force) requests (each fsynced; 0: skip)")
+    ap.add_argument("--only-writes", action="store_true", help="measure the write scenario alone")
     ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
@@ -162,8 +175,14 @@ def main():
     pairs = [b.split("=", 1) for b in args.binaries]
     Path(args.keep).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ecsim-icount-seed-") as work:
-        seeded = seeded_dir(pairs[0][1], Path(work)) if args.page_requests else None
+        seeded = seeded_dir(pairs[0][1], Path(work)) if args.page_requests and not args.only_writes else None
         for _ in range(args.rounds):
+            if args.write_requests:
+                print("RunInstances + DeleteInstance(Force), V3:")
+                for label, binary in pairs:
+                    one(label, binary, args, None, RUN_DELETE, args.write_requests, kind="write")
+            if args.only_writes:
+                continue
             print("DescribeImages by id, V3:")
             for label, binary in pairs:
                 one(label, binary, args, None, BY_ID, args.requests)

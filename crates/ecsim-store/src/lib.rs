@@ -226,6 +226,12 @@ pub trait Tx: IdentityTx {
 
     /// The image with this id in this region, including tombstones of deleted ones.
     fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>>;
+    /// Whether that image exists and is deleted: [`Tx::image`] without reading its document,
+    /// for DeleteInstance, which only needs to know whether the image's bytes may be due for
+    /// release.
+    fn image_is_deleted(&mut self, region_id: &str, id: &str) -> StoreResult<bool> {
+        Ok(self.image(region_id, id)?.is_some_and(|i| i.is_deleted()))
+    }
     fn put_image(&mut self, image: &Image) -> StoreResult<()>;
     fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
     /// What a listing shows beside each of these images of the region, in the same order.

@@ -8,7 +8,8 @@
 //! commits that land meanwhile queue for the next one, which covers all of them.
 //!
 //! One writer connection (writes are serialized, `BEGIN IMMEDIATE`), a small pool of reader
-//! connections that read consistent snapshots concurrently with the writer.
+//! connections that read consistent snapshots concurrently with the writer, and a checkpointer
+//! thread with a connection of its own: commits never checkpoint ([`checkpoint`]).
 
 use crate::{
     DiskQuery, IdempotentRecord, ImageExtras, ImageQuery, InstanceQuery, NonceRecord, Page,
@@ -27,11 +28,16 @@ use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+mod checkpoint;
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod group_commit_tests;
 mod identity;
+
+use checkpoint::{CheckpointPolicy, Checkpointer};
 
 const SCHEMA: &str = include_str!("schema.sql");
 /// Fills `image_counts` for a data dir made before it existed; run only when the `meta` key is
@@ -50,9 +56,13 @@ const MAX_IDLE_READERS: usize = 64;
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    wal: PathBuf,
+    // Shared with the checkpointer, which holds it to keep commits out while it restarts the WAL.
+    writer: Arc<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
-    durability: GroupCommit,
+    durability: Arc<GroupCommit>,
+    /// `None` only in tests that need the database file to stay as it is.
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Makes everything written to the `-wal` file so far durable.
@@ -84,10 +94,10 @@ impl WalSync for WalFile {
 /// an fsync runs are covered by the next one, so 32 concurrent committers share a handful of
 /// fsyncs instead of queueing 32 of them behind the writer lock.
 ///
-/// Checkpoints need nothing from this: with `synchronous=NORMAL` SQLite itself fsyncs the WAL
-/// before it copies frames into the database file and fsyncs the database file after, before
-/// the WAL may be restarted; so a frame overwritten by a WAL restart is already durable in the
-/// database file.
+/// Checkpoints (off the commit path, [`checkpoint`]) need nothing from this: with
+/// `synchronous=NORMAL` SQLite itself fsyncs the WAL before it copies frames into the database
+/// file and fsyncs the database file after, before the WAL may be restarted; so a frame
+/// overwritten by a WAL restart is already durable in the database file.
 ///
 /// A failed fsync fails the write (`InternalError`) and every write after it: on Linux a
 /// failed fsync may mark the lost pages clean, so a later fsync that succeeds proves nothing.
@@ -121,7 +131,8 @@ impl GroupCommit {
 
     /// Called under the writer lock right after a commit: that commit's sequence number.
     fn committed(&self) -> u64 {
-        self.committed.fetch_add(1, Ordering::AcqRel) + 1
+        // SeqCst: the checkpointer's sleep check pairs with it (`Checkpointer::committed`).
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Returns once an fsync that began after commit `seq` completed has succeeded.
@@ -226,13 +237,15 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
-        Self::open_with(path, open_wal)
+        Self::open_with(path, open_wal, Some(CheckpointPolicy::default()))
     }
 
-    /// [`SqliteStore::open`] with the WAL syncer `make_syncer` makes from the database path.
+    /// [`SqliteStore::open`] with the WAL syncer `make_syncer` makes from the database path,
+    /// and checkpoints by `checkpoints` (`None`: none at all).
     fn open_with(
         path: &Path,
         make_syncer: impl FnOnce(&Path) -> StoreResult<Box<dyn WalSync>>,
+        checkpoints: Option<CheckpointPolicy>,
     ) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -253,11 +266,33 @@ impl SqliteStore {
         // syncer's first sync below.
         let syncer = make_syncer(path)?;
         syncer.sync().map_err(io_err("syncing", &wal_path(path)))?;
+        // Commits never checkpoint: a checkpoint inside a commit held the writer for up to
+        // 630 ms (`checkpoint`'s module comment); the checkpointer thread does it instead.
+        writer.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        let writer = Arc::new(Mutex::new(writer));
+        let durability = Arc::new(GroupCommit::new(syncer));
+        let checkpointer = match checkpoints {
+            None => None,
+            Some(policy) => {
+                let conn = connect(path)?;
+                // RESTART and TRUNCATE wait for readers while no commit can run: give up soon
+                // (the next pass tries again) rather than hold writes for seconds.
+                conn.busy_timeout(std::time::Duration::from_millis(100))?;
+                Some(
+                    Checkpointer::start(conn, Arc::clone(&writer), Arc::clone(&durability), policy)
+                        .map_err(|e| {
+                            StoreError::Internal(format!("starting the checkpointer: {e}"))
+                        })?,
+                )
+            }
+        };
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            wal: wal_path(path),
+            writer,
             readers: Mutex::new(Vec::new()),
-            durability: GroupCommit::new(syncer),
+            durability,
+            checkpointer,
         })
     }
 
@@ -306,7 +341,11 @@ impl SqliteStore {
                 .map_err(StoreError::from)?;
             let out = f(&mut SqliteTx { conn: &tx })?;
             tx.commit().map_err(StoreError::from)?;
-            (out, self.durability.committed())
+            let seq = self.durability.committed();
+            if let Some(checkpointer) = &self.checkpointer {
+                checkpointer.committed(seq, &conn, &self.wal);
+            }
+            (out, seq)
         };
         // Outside the writer lock: the next transactions run while this one waits for its
         // fsync, and are covered by the same or the next one.
@@ -611,6 +650,13 @@ impl Tx for SqliteTx<'_> {
             .query_row([region_id, id], |r| r.get(0))
             .optional()?;
         doc.map(|d| from_doc(&d)).transpose()
+    }
+
+    fn image_is_deleted(&mut self, region_id: &str, id: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT EXISTS(SELECT 1 FROM images WHERE region_id = ? AND id = ? AND deleted_at IS NOT NULL)",
+            &[&region_id, &id],
+        )
     }
 
     fn put_image(&mut self, image: &Image) -> StoreResult<()> {

@@ -299,18 +299,23 @@ pub fn delete_instance(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let id = required(ctx.params, "InstanceId")?;
     let force = ctx.params.bool("Force")?.unwrap_or(false);
     dry_run_gate(ctx.params)?;
-    let instance = ctx.app.store.write(|tx| {
+    let (instance, image_deleted) = ctx.app.store.write(|tx| {
         let instance = own_instance(ctx, tx, id)?;
         rules::check_instance_deletable(instance.status, force)?;
         release(tx, &instance)?;
-        Ok(instance)
+        let image_deleted = tx.image_is_deleted(&instance.region_id, &instance.image_id)?;
+        Ok((instance, image_deleted))
     })?;
-    release_image_bytes(ctx, std::slice::from_ref(&instance));
+    if image_deleted {
+        release_image_bytes(ctx, std::slice::from_ref(&instance));
+    }
     Ok(Reply::new())
 }
 
 /// The instances' images may have been Force-deleted while they ran: their bytes go with the
-/// last instance.
+/// last instance. DeleteInstance calls this only when its transaction saw the image deleted
+/// (a read of the image less per call): writes are serialized, so a DeleteImage that commits
+/// after it finds the instance gone and releases the bytes itself.
 fn release_image_bytes(ctx: &Ctx<'_>, instances: &[Instance]) {
     let mut seen = std::collections::BTreeSet::new();
     for i in instances {

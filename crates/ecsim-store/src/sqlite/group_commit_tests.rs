@@ -38,16 +38,20 @@ fn recording_store(dir: &TempDir) -> (SqliteStore, Durable, Arc<AtomicBool>, Pat
     let durable = Durable::default();
     let fail = Arc::new(AtomicBool::new(false));
     let (d, f) = (Arc::clone(&durable), Arc::clone(&fail));
-    let store = SqliteStore::open_with(&db, move |path| {
-        let wal = wal_path(path);
-        let file = std::fs::File::open(&wal).unwrap();
-        Ok(Box::new(RecordingSync {
-            wal,
-            file,
-            durable: d,
-            fail: f,
-        }))
-    })
+    let store = SqliteStore::open_with(
+        &db,
+        move |path| {
+            let wal = wal_path(path);
+            let file = std::fs::File::open(&wal).unwrap();
+            Ok(Box::new(RecordingSync {
+                wal,
+                file,
+                durable: d,
+                fail: f,
+            }))
+        },
+        None,
+    )
     .unwrap();
     // No checkpoints during the test: the database file stays as it is now, so "database file
     // + recorded WAL" is exactly what a power loss would leave.
@@ -176,7 +180,8 @@ fn commits_that_land_during_an_fsync_share_the_next_one() {
     let gate = Arc::new(GatedSync::default());
     let syncer = Arc::clone(&gate);
     let store =
-        SqliteStore::open_with(&dir.0.join("ecsim.db"), move |_| Ok(Box::new(syncer))).unwrap();
+        SqliteStore::open_with(&dir.0.join("ecsim.db"), move |_| Ok(Box::new(syncer)), None)
+            .unwrap();
     const LATE: usize = 8;
     std::thread::scope(|s| {
         let first = s.spawn(|| put(&store, "first"));
