@@ -76,7 +76,13 @@ def seeded_dir(binary, work):
         proc.terminate()
         proc.wait()
     run.seed_images(data / "ecsim.db", template, 0, 999)
-    return data
+    return data, template
+
+
+def refused(template):
+    """bench/run.py's refused DeleteImage: the seeded template has an instance."""
+    return ["--action", "DeleteImage", "--param", f"RegionId={run.REGION}", "--param", f"ImageId={template}",
+            "--expect-status", "403", "--expect-code", "ImageUsingByInstance"]
 
 
 def load(port, args, extra, requests):
@@ -168,6 +174,8 @@ def main():
     ap.add_argument("--write-requests", type=int, default=0,
                     help="RunInstances + DeleteInstance(Force) requests (each fsynced; 0: skip)")
     ap.add_argument("--only-writes", action="store_true", help="measure the write scenario alone")
+    ap.add_argument("--refused-requests", type=int, default=0,
+                    help="DeleteImage refused with ImageUsingByInstance on the seeded dir (0: skip)")
     ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
@@ -175,7 +183,8 @@ def main():
     pairs = [b.split("=", 1) for b in args.binaries]
     Path(args.keep).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ecsim-icount-seed-") as work:
-        seeded = seeded_dir(pairs[0][1], Path(work)) if args.page_requests and not args.only_writes else None
+        wants_seed = (args.page_requests or args.refused_requests) and not args.only_writes
+        seeded, template = seeded_dir(pairs[0][1], Path(work)) if wants_seed else (None, None)
         for _ in range(args.rounds):
             if args.write_requests:
                 print("RunInstances + DeleteInstance(Force), V3:")
@@ -186,10 +195,14 @@ def main():
             print("DescribeImages by id, V3:")
             for label, binary in pairs:
                 one(label, binary, args, None, BY_ID, args.requests)
-            if seeded:
+            if seeded and args.page_requests:
                 print("DescribeImages PageSize=100 of 1000 own images, V3:")
                 for label, binary in pairs:
                     one(label, binary, args, seeded, PAGE, args.page_requests)
+            if seeded and args.refused_requests:
+                print("DeleteImage refused (ImageUsingByInstance), V3:")
+                for label, binary in pairs:
+                    one(label, binary, args, seeded, refused(template), args.refused_requests, kind="refused")
 
 
 if __name__ == "__main__":
