@@ -997,6 +997,16 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
     );
     assert_eq!(extras[2], ImageExtras::default());
     assert_eq!(extras[3], ImageExtras::default());
+    // One id alone (every lookup by id; SQLite answers it with its own statements) gets what
+    // the page answered for it.
+    for (id, expected) in wanted.iter().zip(&extras) {
+        let alone = store
+            .read(|tx| {
+                Ok(tx.image_listing_extras("cn-hangzhou", std::slice::from_ref(id), true)?)
+            })
+            .unwrap();
+        assert_eq!(alone, vec![expected.clone()], "{id} alone");
+    }
     // Without share counts (a page of none of the caller's images) the rest is the same.
     let uncounted = store
         .read(|tx| Ok(tx.image_listing_extras("cn-hangzhou", &wanted, false)?))
