@@ -32,6 +32,9 @@ pub enum AccessLevel {
     Delete,
 }
 
+/// See [`Action::read_first`].
+pub type ReadFirst = fn(&Ctx<'_>) -> Result<Option<Answer>, ApiError>;
+
 pub struct Action {
     pub name: &'static str,
     pub ram_action: &'static str,
@@ -41,12 +44,29 @@ pub struct Action {
     pub resource: &'static str,
     pub region: RegionRule,
     pub handler: fn(&Ctx<'_>) -> Result<Answer, ApiError>,
+    /// A decision taken on a read snapshot before the handler: `Some` answers the call (a
+    /// refusal, or nothing left to change) without the handler; `None` goes on to the handler,
+    /// which decides again on the state it writes. On the embedded store it runs on the
+    /// runtime worker, so a refused write never hops to the blocking pool (issue 7: errors as
+    /// cheap as successes).
+    pub read_first: Option<ReadFirst>,
     /// The operation's own parameters (not the signature's common ones), in the spec's order.
     pub params: &'static [Param],
 }
 
 macro_rules! action {
     ($name:literal, $access:ident, $resource:literal, $region:ident, $handler:path, $params:path) => {
+        action!(@entry $name, $access, $resource, $region, $handler, $params)
+    };
+    ($name:literal, $access:ident, $resource:literal, $region:ident, $handler:path, $params:path,
+     read_first = $read_first:path) => {
+        Action {
+            read_first: Some(|ctx| Ok($read_first(ctx)?.map(handlers::answer))),
+            ..action!(@entry $name, $access, $resource, $region, $handler, $params)
+        }
+    };
+    (@entry $name:literal, $access:ident, $resource:literal, $region:ident, $handler:path,
+     $params:path) => {
         Action {
             name: $name,
             ram_action: concat!("ecs:", $name),
@@ -55,6 +75,7 @@ macro_rules! action {
             region: RegionRule::$region,
             // Each handler answers its own body type; the table boxes it for the renderer.
             handler: |ctx| $handler(ctx).map(handlers::answer),
+            read_first: None,
             params: $params,
         }
     };
@@ -99,7 +120,8 @@ pub const ACTIONS: &[Action] = &[
         "image/{ImageId}",
         Required,
         handlers::images::delete_image,
-        params::DELETE_IMAGE
+        params::DELETE_IMAGE,
+        read_first = handlers::images::delete_image_refusal
     ),
     action!(
         "ModifyImageAttribute",

@@ -1,7 +1,7 @@
 //! The listener's routes and the RPC pipeline around the handlers.
 
-use crate::actions::{self, ECS_VERSION, RegionRule};
-use crate::auth::{self, SignedRequest};
+use crate::actions::{self, Action, ECS_VERSION, RegionRule};
+use crate::auth::{self, Caller, SignedRequest};
 use crate::console;
 use crate::handlers::{Answer, Ctx, answer};
 use crate::ram::{self, Service, authz::EcsVerdict};
@@ -12,6 +12,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use ecsim_core::Millis;
+use ecsim_core::model::Region;
 use ecsim_wire::render::{self, Format};
 use ecsim_wire::{ApiError, Code, Params};
 use std::borrow::Cow;
@@ -297,19 +299,72 @@ async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Ans
 
     // Short reads run on the runtime worker that decoded the request: handing them to the
     // blocking pool and back cost more than the read itself (BENCHMARKS.md, issue 7).
-    if actions::runs_inline(action, req.params(), app.store.is_shared()) {
+    let embedded = !app.store.is_shared();
+    if actions::runs_inline(action, req.params(), !embedded) {
         return run_ecs(&app, action, &req);
+    }
+    // A write with a read-first decision (DeleteImage) takes its refusals on this worker too,
+    // and hops to the pool only when it has something to write.
+    if let (Some(read_first), true) = (action.read_first, embedded) {
+        let admitted = match admit(&app, action, &req)? {
+            Admission::Answered(reply) => return Ok((action.name, reply)),
+            Admission::Admitted(admitted) => admitted,
+        };
+        if let Some(reply) = read_first(&admitted.ctx(&app, action, &req))? {
+            return Ok((action.name, reply));
+        }
+        let (caller, region_id, now) = admitted.into_owned();
+        return on_blocking_pool(move || {
+            let admitted = Admitted {
+                caller,
+                region: region_id.as_deref().and_then(|id| app.region(id)),
+                now,
+            };
+            (action.handler)(&admitted.ctx(&app, action, &req)).map(|reply| (action.name, reply))
+        })
+        .await;
     }
     on_blocking_pool(move || run_ecs(&app, action, &req)).await
 }
 
-/// Authenticates, resolves the region, authorizes and runs one ECS action (blocking: it
-/// reads and may write the store).
-fn run_ecs(
-    app: &AppState,
-    action: &'static actions::Action,
+/// A request that passed authentication, region resolution and authorization.
+struct Admitted<'a> {
+    caller: Caller,
+    region: Option<&'a Region>,
+    now: Millis,
+}
+
+enum Admission<'a> {
+    /// Authorization answered the call itself (a `DryRun` allowed by RAM).
+    Answered(Answer),
+    Admitted(Admitted<'a>),
+}
+
+impl<'a> Admitted<'a> {
+    fn ctx(&'a self, app: &'a AppState, action: &'static Action, req: &'a Decoded) -> Ctx<'a> {
+        Ctx {
+            app,
+            caller: &self.caller,
+            params: req.params(),
+            action: action.name,
+            region: self.region,
+            now: self.now,
+        }
+    }
+
+    /// What the blocking pool needs to admit the same request again without authenticating
+    /// twice (its nonce is already recorded).
+    fn into_owned(self) -> (Caller, Option<String>, Millis) {
+        (self.caller, self.region.map(|r| r.id.clone()), self.now)
+    }
+}
+
+/// Authenticates, resolves the region and authorizes one ECS action (it may read the store).
+fn admit<'a>(
+    app: &'a AppState,
+    action: &'static Action,
     req: &Decoded,
-) -> Result<(&'static str, Answer), ApiError> {
+) -> Result<Admission<'a>, ApiError> {
     let caller = auth::authenticate(app, &req.signed())?;
     let region = match (action.region, req.params().get_nonempty("RegionId")) {
         (RegionRule::Required, None) => return Err(ApiError::missing("RegionId")),
@@ -330,15 +385,31 @@ fn run_ecs(
     if let EcsVerdict::Answer(reply) =
         ram::authz::authorize_ecs(app, &caller, action, req.params(), region)?
     {
-        return Ok((action.name, answer(reply)));
+        return Ok(Admission::Answered(answer(reply)));
     }
-    let ctx = Ctx {
-        app,
-        caller: &caller,
-        params: req.params(),
-        action: action.name,
+    Ok(Admission::Admitted(Admitted {
+        caller,
         region,
         now: app.clock.now(),
+    }))
+}
+
+/// Admits and runs one ECS action, its read-first decision then its handler (blocking: it
+/// reads and may write the store).
+fn run_ecs(
+    app: &AppState,
+    action: &'static Action,
+    req: &Decoded,
+) -> Result<(&'static str, Answer), ApiError> {
+    let admitted = match admit(app, action, req)? {
+        Admission::Answered(reply) => return Ok((action.name, reply)),
+        Admission::Admitted(admitted) => admitted,
     };
+    let ctx = admitted.ctx(app, action, req);
+    if let Some(read_first) = action.read_first
+        && let Some(reply) = read_first(&ctx)?
+    {
+        return Ok((action.name, reply));
+    }
     (action.handler)(&ctx).map(|reply| (action.name, reply))
 }

@@ -718,22 +718,22 @@ pub fn modify_image_attribute(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     })
 }
 
-pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let p = ctx.params;
-    let image_id = required(p, "ImageId")?;
-    let force = p.bool("Force")?.unwrap_or(false);
-    dry_run_gate(p)?;
-    // Decided on a read snapshot first: a refusal (or an image already deleted) changes nothing,
-    // so it needs neither the single writer nor an fsync, and refused calls no longer queue
-    // behind each other for the write lock. The write below decides again, on the state it
-    // changes, so a RunInstances committed in between still wins or loses exactly as before.
+/// DeleteImage's decision on a read snapshot (the action table's `read_first`): a refusal, or
+/// an image already deleted, changes nothing, so it needs neither the single writer nor an
+/// fsync and answers on the runtime worker; `None` when there is something to delete.
+pub fn delete_image_refusal(ctx: &Ctx<'_>) -> Result<Option<Reply>, ApiError> {
+    let (image_id, force) = delete_image_params(ctx.params)?;
     let live = ctx
         .app
         .store
         .read(|tx| Ok(deletion_facts(tx, ctx, image_id, force)?.is_some()))?;
-    if !live {
-        return Ok(Reply::new());
-    }
+    Ok((!live).then(Reply::new))
+}
+
+/// Deletes the image, deciding again on the state it changes, so a RunInstances committed
+/// since [`delete_image_refusal`] read its snapshot still wins or loses exactly as before.
+pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (image_id, force) = delete_image_params(ctx.params)?;
     let release_bytes = ctx.app.store.write(|tx| {
         let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
             return Ok(false);
@@ -748,6 +748,13 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         crate::blobs::release_image_if_unused(ctx.app, ctx.region_id(), image_id);
     }
     Ok(Reply::new())
+}
+
+fn delete_image_params(p: &Params) -> Result<(&str, bool), ApiError> {
+    let image_id = required(p, "ImageId")?;
+    let force = p.bool("Force")?.unwrap_or(false);
+    dry_run_gate(p)?;
+    Ok((image_id, force))
 }
 
 /// The live image DeleteImage may delete and the facts it was allowed on; `None` when it is
