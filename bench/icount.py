@@ -87,7 +87,7 @@ def refused(template):
 
 def load(port, args, extra, requests):
     out = subprocess.run(
-        [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", "v3",
+        [str(BENCH), "load", "--endpoint", f"http://127.0.0.1:{port}", "--scheme", args.scheme,
          "--connections", str(args.connections), "--threads", "2", "--json",
          "--key-id", run.KEY_ID, "--secret", run.SECRET, *extra, "--warmup", "0",
          "--requests", str(requests)],
@@ -124,18 +124,23 @@ def one(label, binary, args, data_template, extra, requests, kind=None):
     if not served:
         raise RuntimeError(f"{dumps[-1]}: no authenticated request was instrumented")
     print(f"{label:10} {total / served / 1e3:8.1f} k instructions/req, {(total - soft_sha) / served / 1e3:6.1f} k "
-          f"without SHA-256 ({served} of {requests} requests instrumented; dump {dumps[-1]}, errors {r['errors']})",
+          f"without software SHA ({served} of {requests} requests instrumented; dump {dumps[-1]}, errors {r['errors']})",
           flush=True)
 
 
+# What valgrind runs in software but the server runs on the CPU's SHA extensions (SHA-NI):
+# SHA-256 (V3 signatures, payload hashes) and SHA-1 (V1 signatures).
+SOFT_SHA = ("sha2::sha256::soft::compress", "sha1::compress::soft::compress")
+
+
 def dump_figures(dump):
-    """Total instructions, requests served and instructions in software SHA-256 of a dump.
+    """Total instructions, requests served and instructions in software SHA of a dump.
 
     Requests are counted as calls of `auth::authenticate` (one per request), not taken from the
     load generator: callgrind switches instrumentation on some time after `callgrind_control -i
-    on` returns, so the first requests of a load may not be in the dump. SHA-256 is reported
-    apart because valgrind hides the CPU's SHA extensions: `sha2` falls back to its software
-    rounds under callgrind, several times the cost of the SHA-NI path the server runs natively.
+    on` returns, so the first requests of a load may not be in the dump. SHA-256 and SHA-1 are
+    reported apart because valgrind hides the CPU's SHA extensions: `sha2` and `sha1` fall back
+    to their software rounds under callgrind, several times the cost of the SHA-NI path the server runs natively.
     """
     total = served = soft_sha = 0
     ids = {}
@@ -161,7 +166,7 @@ def dump_figures(dump):
             # A cost line: self cost unless it directly follows a `calls=` line (called == set).
             if called is not None:
                 called = None
-            elif current_fn == "sha2::sha256::soft::compress" and len(line.split()) == 2:
+            elif current_fn in SOFT_SHA and len(line.split()) == 2:
                 soft_sha += int(line.split()[1])
     return total, served, soft_sha
 
@@ -179,28 +184,31 @@ def main():
     ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--scheme", choices=["v3", "v1", "sm3"], default="v3",
+                    help="how the load generator signs (V1: HMAC-SHA1 over the re-encoded query)")
     args = ap.parse_args()
     pairs = [b.split("=", 1) for b in args.binaries]
+    scheme = args.scheme.upper()
     Path(args.keep).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ecsim-icount-seed-") as work:
         wants_seed = (args.page_requests or args.refused_requests) and not args.only_writes
         seeded, template = seeded_dir(pairs[0][1], Path(work)) if wants_seed else (None, None)
         for _ in range(args.rounds):
             if args.write_requests:
-                print("RunInstances + DeleteInstance(Force), V3:")
+                print(f"RunInstances + DeleteInstance(Force), {scheme}:")
                 for label, binary in pairs:
                     one(label, binary, args, None, RUN_DELETE, args.write_requests, kind="write")
             if args.only_writes:
                 continue
-            print("DescribeImages by id, V3:")
+            print(f"DescribeImages by id, {scheme}:")
             for label, binary in pairs:
                 one(label, binary, args, None, BY_ID, args.requests)
             if seeded and args.page_requests:
-                print("DescribeImages PageSize=100 of 1000 own images, V3:")
+                print(f"DescribeImages PageSize=100 of 1000 own images, {scheme}:")
                 for label, binary in pairs:
                     one(label, binary, args, seeded, PAGE, args.page_requests)
             if seeded and args.refused_requests:
-                print("DeleteImage refused (ImageUsingByInstance), V3:")
+                print(f"DeleteImage refused (ImageUsingByInstance), {scheme}:")
                 for label, binary in pairs:
                     one(label, binary, args, seeded, refused(template), args.refused_requests, kind="refused")
 

@@ -12,39 +12,52 @@ pub fn percent_encode(s: &str) -> String {
 
 /// [`percent_encode`], appended to `out`.
 fn percent_encode_into(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    encode_into(out, s, "%");
+}
+
+/// Appends `s` with every byte outside `A-Z a-z 0-9 - _ . ~` written as `escape` + two uppercase
+/// hex digits; runs of kept bytes are copied whole.
+fn encode_into(out: &mut String, s: &str, escape: &str) {
+    let mut kept_from = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if is_unreserved(b) {
+            continue;
         }
+        // A non-empty run starts and ends next to ASCII bytes, so both ends are char boundaries.
+        if kept_from < i {
+            out.push_str(&s[kept_from..i]);
+        }
+        out.push_str(escape);
+        out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+        out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+        kept_from = i + 1;
+    }
+    if kept_from < s.len() {
+        out.push_str(&s[kept_from..]);
     }
 }
 
-/// Constant-time equality of two byte strings (length differences are not hidden).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
-/// `name=value` pairs sorted by name then value (byte order), each side canonically encoded,
-/// joined by `&`.
-fn canonical_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
-    let mut out = String::with_capacity(128);
-    canonical_pairs_into(&mut out, pairs);
-    out
-}
-
-/// [`canonical_pairs`], appended to `out`.
-fn canonical_pairs_into<'a>(out: &mut String, pairs: impl Iterator<Item = &'a (String, String)>) {
+/// The pairs sorted by name then value (byte order), as both canonical forms list them.
+fn sorted_pairs<'a>(
+    pairs: impl Iterator<Item = &'a (String, String)>,
+) -> Vec<&'a (String, String)> {
     let mut sorted: Vec<&(String, String)> = pairs.collect();
     sorted.sort_unstable_by(|a, b| {
         (a.0.as_bytes(), a.1.as_bytes()).cmp(&(b.0.as_bytes(), b.1.as_bytes()))
     });
-    for (i, (name, value)) in sorted.into_iter().enumerate() {
+    sorted
+}
+
+/// `name=value` pairs sorted by name then value (byte order), each side canonically encoded,
+/// joined by `&`; appended to `out`.
+fn canonical_pairs_into<'a>(out: &mut String, pairs: impl Iterator<Item = &'a (String, String)>) {
+    for (i, (name, value)) in sorted_pairs(pairs).into_iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
@@ -60,31 +73,60 @@ pub mod v1 {
     use hmac::{Hmac, Mac};
     use sha1::Sha1;
 
-    use super::{canonical_pairs, ct_eq, percent_encode};
+    use super::{encode_into, sorted_pairs};
 
     /// `METHOD + "&%2F&" + enc(canon)`, where `canon` is every parameter except `Signature`,
     /// sorted by name (byte order; duplicates then by value), as `enc(name)=enc(value)` joined
-    /// by `&`. Empty values are kept (`SignatureType=`).
+    /// by `&`. Empty values are kept (`SignatureType=`). Built in one pass: `enc(enc(x))` keeps
+    /// what `enc` keeps and turns every other byte into `%25XX`.
     pub fn string_to_sign(method: &str, params: &crate::Params) -> String {
-        let canon = canonical_pairs(params.entries().iter().filter(|(k, _)| k != "Signature"));
-        format!("{method}&%2F&{}", percent_encode(&canon))
+        let pairs = sorted_pairs(params.entries().iter().filter(|(k, _)| k != "Signature"));
+        let encoded_len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+        let mut out = String::with_capacity(method.len() + 5 + encoded_len + encoded_len / 2);
+        out.push_str(method);
+        out.push_str("&%2F&");
+        for (i, (name, value)) in pairs.into_iter().enumerate() {
+            if i > 0 {
+                out.push_str("%26");
+            }
+            encode_twice_into(&mut out, name);
+            out.push_str("%3D");
+            encode_twice_into(&mut out, value);
+        }
+        out
+    }
+
+    /// `enc(enc(s))`: `enc` turns `%` into `%25` and keeps the hex digits after it.
+    fn encode_twice_into(out: &mut String, s: &str) {
+        encode_into(out, s, "%25");
+    }
+
+    fn mac(secret: &str, string_to_sign: &str) -> Option<Hmac<Sha1>> {
+        let key = format!("{secret}&");
+        let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).ok()?;
+        mac.update(string_to_sign.as_bytes());
+        Some(mac)
     }
 
     /// `base64(HMAC-SHA1(key = secret + "&", string_to_sign))`.
     pub fn sign(secret: &str, string_to_sign: &str) -> String {
-        let key = format!("{secret}&");
-        // HMAC accepts keys of any length; the error arm cannot happen.
-        let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key.as_bytes()) else {
-            return String::new();
-        };
-        mac.update(string_to_sign.as_bytes());
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        // HMAC accepts keys of any length; the `None` arm cannot happen.
+        mac(secret, string_to_sign).map_or_else(String::new, |mac| {
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        })
     }
 
-    /// Constant-time comparison of `sign(secret, string_to_sign)` with the decoded `Signature`.
+    /// Whether the decoded `Signature` is `sign(secret, string_to_sign)`: the MAC is compared
+    /// as bytes, in constant time (`verify_slice`). Standard base64 decoding is canonical
+    /// (padding and trailing bits checked), so this accepts exactly the strings `sign` makes.
     pub fn verify(secret: &str, string_to_sign: &str, provided: &str) -> bool {
-        let expected = sign(secret, string_to_sign);
-        !expected.is_empty() && ct_eq(expected.as_bytes(), provided.as_bytes())
+        let mut decoded = [0u8; 32];
+        let Ok(len) = base64::engine::general_purpose::STANDARD
+            .decode_slice(provided.as_bytes(), &mut decoded)
+        else {
+            return false;
+        };
+        mac(secret, string_to_sign).is_some_and(|mac| mac.verify_slice(&decoded[..len]).is_ok())
     }
 }
 
@@ -466,6 +508,41 @@ mod tests {
         assert!(!v1::verify(SECRET, &post, "C+vwFWZtRgapDpKOV8g+wJIezi4="));
         assert!(!v1::verify("wrong", &post, "Fj+wRLrDPP+91+2HJYiS7iHjYdE="));
         assert!(!v1::verify(SECRET, &post, ""));
+        // Only the exact string `sign` makes: the same MAC bytes spelled with non-zero trailing
+        // bits, without padding, truncated or extended are all refused.
+        for near in [
+            "Fj+wRLrDPP+91+2HJYiS7iHjYdF=",
+            "Fj+wRLrDPP+91+2HJYiS7iHjYdE",
+            "Fj+wRLrDPP+91+2HJYiS7iHj",
+            "Fj+wRLrDPP+91+2HJYiS7iHjYdEAAA==",
+            " Fj+wRLrDPP+91+2HJYiS7iHjYdE=",
+        ] {
+            assert!(!v1::verify(SECRET, &post, near), "{near}");
+        }
+    }
+
+    #[test]
+    fn v1_string_to_sign_encodes_the_canonical_query_again() {
+        let params = Params::from_pairs([
+            ("b", "x y*z~%/中"),
+            ("a", ""),
+            ("a", "2"),
+            ("A-_.~", "\u{7f}\n&="),
+            ("Signature", "dropped"),
+        ]);
+        let mut canon = String::new();
+        canonical_pairs_into(
+            &mut canon,
+            params.entries().iter().filter(|(k, _)| k != "Signature"),
+        );
+        assert_eq!(
+            canon,
+            "A-_.~=%7F%0A%26%3D&a=&a=2&b=x%20y%2Az~%25%2F%E4%B8%AD"
+        );
+        assert_eq!(
+            v1::string_to_sign("PUT", &params),
+            format!("PUT&%2F&{}", percent_encode(&canon))
+        );
     }
 
     #[test]
@@ -1082,6 +1159,14 @@ mod tests {
                     i += 1;
                 }
             }
+        }
+
+        #[test]
+        fn v1_string_to_sign_is_enc_of_the_canonical_query(pairs in proptest::collection::vec(("[A-Za-z.]{1,6}", any::<String>()), 0..8)) {
+            let params = Params::from_pairs(pairs);
+            let mut canon = String::new();
+            canonical_pairs_into(&mut canon, params.entries().iter().filter(|(k, _)| k != "Signature"));
+            prop_assert_eq!(v1::string_to_sign("GET", &params), format!("GET&%2F&{}", percent_encode(&canon)));
         }
 
         #[test]
