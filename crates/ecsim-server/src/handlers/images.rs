@@ -995,18 +995,22 @@ pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !live {
         return Ok(Reply::new());
     }
-    let release_bytes = ctx.app.store.write(|tx| {
+    let release = ctx.app.store.write(|tx| {
         let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
-            return Ok(false);
+            return Ok(None);
         };
         image.deleted_at = Some(ctx.now);
         tx.put_image(&image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
-        // Instances still running from it (Force) and copies still reading it need its bytes.
-        Ok(facts.instances_using == 0 && !tx.open_copy_of(&image.id)?)
+        // Instances still running from it (Force), copies and snapshots still reading it need
+        // its bytes; decided here, it holds after the commit (references only decrease now).
+        if facts.instances_using > 0 {
+            return Ok(None);
+        }
+        blobs::unused_blob_keys(tx, &image)
     })?;
-    if release_bytes {
-        crate::blobs::release_image_if_unused(ctx.app, ctx.region_id(), image_id);
+    if let Some(keys) = release {
+        blobs::release_keys(ctx.app, ctx.region_id(), &keys);
     }
     Ok(Reply::new())
 }
