@@ -111,5 +111,21 @@ def test_sigkill_under_load_loses_nothing_acknowledged(ecsim_factory):
         body = c.call("DescribeImages", RegionId=REGION, ImageId=",".join(chunk), Status="ALL", PageSize=100)
         found = {i["ImageId"] for i in images(body)}
         assert found == set(chunk), f"acknowledged images lost: {sorted(set(chunk) - found)}"
+    # No image is Available without its bytes, whether its call was answered or cut off by the
+    # kill (with no creation time an image made from an instance is born Available: its bytes
+    # are cloned and their directory fsynced before the commit that records it).
+    page, available = 1, []
+    while True:
+        body = c.call("DescribeImages", RegionId=REGION, ImageOwnerAlias="self", Status="Available",
+                      PageSize=100, PageNumber=page)
+        batch = [i["ImageId"] for i in images(body)]
+        available += batch
+        if len(batch) < 100:
+            break
+        page += 1
+    assert set(ids) <= set(available), "an acknowledged instant image is not Available"
+    blobs = srv.data_dir / "blobs" / REGION
+    missing = [i for i in available if not (blobs / i).is_file()]
+    assert not missing, f"Available images without their bytes: {missing[:5]}"
     print(f"acknowledged before the kill: {len(live)} instances, {len(gone)} deletes, {len(ids)} images; "
           f"{cut_off[0]} calls cut off")

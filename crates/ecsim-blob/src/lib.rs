@@ -27,6 +27,7 @@
 
 pub mod bucket;
 pub mod checksum;
+mod dirsync;
 pub mod qemu;
 #[cfg(feature = "s3")]
 pub mod s3;

@@ -8,11 +8,13 @@
 //! changes the bytes seen through the other.
 
 use crate::checksum::Algorithm;
+use crate::dirsync::DirSyncs;
 use crate::transfer::{self, AtomicFile, CopyError, TEMP_PREFIX, Transfer};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A failure of a blob store operation.
@@ -264,6 +266,8 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 #[derive(Clone, Debug)]
 pub struct DirStore {
     root: PathBuf,
+    /// Directory fsyncs shared by concurrent clones and deletes (clones of a store share it).
+    syncs: Arc<DirSyncs>,
 }
 
 impl DirStore {
@@ -271,7 +275,10 @@ impl DirStore {
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let root = std::path::absolute(data_dir.join("blobs"))?;
         fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            syncs: Arc::default(),
+        })
     }
 
     /// Opens (creating if needed) the store with its blobs directly under `root` (a directory
@@ -279,7 +286,10 @@ impl DirStore {
     pub fn open_root(root: &Path) -> io::Result<Self> {
         let root = std::path::absolute(root)?;
         fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            syncs: Arc::default(),
+        })
     }
 
     /// The store's root directory (`DATA_DIR/blobs`).
@@ -336,10 +346,14 @@ impl DirStore {
         }
     }
 
-    /// Hard-links `src` to a fresh temporary name beside `dst` and renames it into place, so an
-    /// existing `dst` is replaced atomically. The new name is durable once `dst`'s directory is
-    /// fsynced, which the caller does.
+    /// Hard-links `src` to `dst`; an existing `dst` is replaced atomically (a link to a fresh
+    /// temporary name beside it, renamed over it). A new name is one link, which is atomic
+    /// itself. The new name is durable once `dst`'s directory is fsynced, which the caller does.
     fn link(src: &Path, dst: &Path) -> io::Result<()> {
+        match fs::hard_link(src, dst) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            done => return done,
+        }
         let temp = transfer::temp_name(dst)?;
         fs::hard_link(src, &temp)?;
         if let Err(e) = fs::rename(&temp, dst) {
@@ -449,7 +463,7 @@ impl BlobStore for DirStore {
         match fs::remove_file(&path) {
             Ok(()) => {
                 if let Some(dir) = path.parent() {
-                    transfer::sync_dir(dir).map_err(BlobError::Io)?;
+                    self.syncs.sync(dir).map_err(BlobError::Io)?;
                 }
                 Ok(true)
             }
@@ -468,7 +482,7 @@ impl BlobStore for DirStore {
         match self.clone_linked(src, dst, src_checksum, ctl)? {
             Some((cloned, dir)) => {
                 if let Some(dir) = dir {
-                    transfer::sync_dir(&dir).map_err(BlobError::Io)?;
+                    self.syncs.sync(&dir).map_err(BlobError::Io)?;
                 }
                 Ok(cloned)
             }
@@ -496,7 +510,7 @@ impl BlobStore for DirStore {
         dirs.sort();
         dirs.dedup();
         for dir in dirs {
-            if let Err(e) = transfer::sync_dir(&dir) {
+            if let Err(e) = self.syncs.sync(&dir) {
                 // The links into it may not survive a crash: none of them counts as done.
                 for (result, linked_into) in &mut done {
                     if linked_into.as_ref() == Some(&dir) {

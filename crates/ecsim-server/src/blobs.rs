@@ -150,22 +150,11 @@ pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> 
         let Some(image) = tx.image(region, image_id)?.filter(Image::is_deleted) else {
             return Ok(None);
         };
-        if tx.instances_using_image(region, image_id)? > 0 || tx.open_copy_of(image_id)? {
-            return Ok(None);
-        }
-        // Every progressing snapshot, whenever due (there are few at any time).
-        let snapshotting = tx
-            .due_snapshots(ecsim_core::Millis::MAX)?
-            .iter()
-            .filter_map(|s| s.blob_source.as_ref())
-            .any(|source| source.region == region && source.key == image_id);
-        Ok((!snapshotting).then(|| image_blob_keys(&image)))
+        unused_blob_keys(tx, &image)
     });
     match unused {
         Ok(Some(keys)) => {
-            for key in &keys {
-                release(app, region, key);
-            }
+            release_keys(app, region, &keys);
             true
         }
         Ok(None) => false,
@@ -173,5 +162,34 @@ pub fn release_image_if_unused(app: &AppState, region: &str, image_id: &str) -> 
             tracing::warn!(error = %err, region, image_id, "checking an image's references failed");
             false
         }
+    }
+}
+
+/// The blob keys of `image` (deleted, or being deleted in `tx`) when nothing needs its bytes
+/// any more: no instance in its region runs from it, no unfinished copy reads it, and no
+/// progressing snapshot still clones them (see [`release_image_if_unused`]). Asked inside the
+/// transaction that deletes the image, the answer holds after its commit: from then on the
+/// references only decrease.
+pub fn unused_blob_keys(
+    tx: &mut dyn ecsim_store::Tx,
+    image: &Image,
+) -> Result<Option<Vec<String>>, ecsim_wire::ApiError> {
+    let (region, image_id) = (image.region_id.as_str(), image.id.as_str());
+    if tx.instances_using_image(region, image_id)? > 0 || tx.open_copy_of(image_id)? {
+        return Ok(None);
+    }
+    // Every progressing snapshot, whenever due (there are few at any time).
+    let snapshotting = tx
+        .due_snapshots(ecsim_core::Millis::MAX)?
+        .iter()
+        .filter_map(|s| s.blob_source.as_ref())
+        .any(|source| source.region == region && source.key == image_id);
+    Ok((!snapshotting).then(|| image_blob_keys(image)))
+}
+
+/// Deletes the blobs `keys` of an image whose bytes nothing needs ([`unused_blob_keys`]).
+pub fn release_keys(app: &AppState, region: &str, keys: &[String]) {
+    for key in keys {
+        release(app, region, key);
     }
 }

@@ -296,7 +296,10 @@ impl Cloned {
 /// checksum (with the algorithm `expected` names), which must equal the recorded one — the check
 /// CopyImage makes — or the bytes are not what the source was written with and the creation
 /// fails.
-fn verified(expected: Option<&str>, cloned: &ecsim_blob::Cloned) -> Result<String, String> {
+pub(crate) fn verified(
+    expected: Option<&str>,
+    cloned: &ecsim_blob::Cloned,
+) -> Result<String, String> {
     match expected {
         Some(expected) if !cloned.linked && cloned.info.checksum != expected => Err(format!(
             "the cloned bytes (checksum {}) do not match the source's recorded checksum {expected}",

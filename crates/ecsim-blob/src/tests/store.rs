@@ -259,6 +259,39 @@ fn clones_are_independent() {
     ));
 }
 
+/// A clone to a new name is one link; onto an existing blob it replaces it whole (the old
+/// bytes under that name go, the source's stay), and leaves no temporary name behind.
+#[test]
+fn a_clone_onto_an_existing_blob_replaces_it() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open");
+    let src = id("cn-hangzhou", "m-src");
+    let dst = id("cn-hangzhou", "m-dst");
+    let info = store
+        .put(&src, &mut pattern(1 << 20).as_slice(), &mut Transfer::new())
+        .expect("put");
+    let old = store
+        .put(&dst, &mut b"older bytes".as_slice(), &mut Transfer::new())
+        .expect("put");
+    assert_ne!(old.checksum, info.checksum);
+    let cloned = store
+        .clone_blob(&src, &dst, None, &mut Transfer::new())
+        .expect("clone");
+    assert!(cloned.linked);
+    assert_eq!(
+        store.checksum(&dst, Algorithm::DEFAULT).expect("sum"),
+        info.checksum
+    );
+    assert_eq!(
+        store.checksum(&src, Algorithm::DEFAULT).expect("sum"),
+        info.checksum
+    );
+    assert_eq!(
+        entries(&tmp.path().join("blobs/cn-hangzhou")),
+        ["m-dst", "m-src"]
+    );
+}
+
 #[test]
 fn throttled_clone_streams_and_checksums() {
     let tmp = TempDir::new();

@@ -2,19 +2,23 @@
 
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
+use crate::blobs::{self, SourceBlob};
 use crate::present::{ImageView, ImagesPage, object};
+use crate::state::AppState;
+use ecsim_blob::{BlobId, CloneJob};
 use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
     Architecture, BlobRef, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType,
-    ResourceType, Snapshot, TaskAction,
+    ResourceType, Snapshot, SnapshotStatus, TaskAction,
 };
 use ecsim_core::rules::{self, DeleteTarget, DeletionFacts};
 use ecsim_core::validate;
 use ecsim_store::{ImageQuery, OwnerSet, Tx};
 use ecsim_wire::{ApiError, Code, Params};
 use serde_json::json;
+use std::collections::HashMap;
 
 fn image_query(ctx: &Ctx<'_>) -> Result<(ImageQuery, Paging), ApiError> {
     let p = ctx.params;
@@ -434,28 +438,62 @@ fn resolve_mappings(
     }
 }
 
-/// CreateImage from an instance: one snapshot per disk, finishing with the image.
+/// CreateImage from an instance: one snapshot per disk, finishing with the image. A disk whose
+/// bytes [`prepare_instant`] already put in place (same disk, same source image) gets that
+/// snapshot, born `accomplished`; the others progress as usual. Returns the mappings, the base
+/// image, whether the system disk's snapshot was born complete, and whether all were.
 fn snapshot_instance(
     ctx: &Ctx<'_>,
     tx: &mut dyn Tx,
     instance_id: &str,
     image_id: &str,
-) -> Result<(Vec<DiskMapping>, Option<String>), ApiError> {
+    prepared: Option<&Prepared>,
+    used: &mut Vec<String>,
+) -> Result<(Vec<DiskMapping>, Option<String>, bool, bool), ApiError> {
     let instance = tx
         .instance(instance_id)?
         .filter(|i| i.owner == ctx.account() && i.region_id == ctx.region_id())
         .ok_or_else(|| ApiError::new(Code::InvalidInstanceIdNotFound))?;
     rules::check_instance_imageable(instance.status)?;
     let mut mappings = Vec::new();
+    let mut system_instant = false;
+    let mut all_instant = true;
     for disk in tx.disks_of_instance(&instance.id)? {
-        let snapshot = Snapshot::of_disk(
-            new_id("s", ctx.region_id()),
-            &disk,
-            String::new(),
-            format!("Created for image {image_id}"),
-            ctx.now,
-            ctx.ready_at(),
-        );
+        let ready = prepared
+            .and_then(|p| p.snapshots.get(&disk.id))
+            .filter(|p| p.source_image == disk.image_id && p.region == disk.region_id);
+        let snapshot = match ready {
+            Some(ready) => {
+                let mut snapshot = Snapshot::of_disk(
+                    ready.id.clone(),
+                    &disk,
+                    String::new(),
+                    format!("Created for image {image_id}"),
+                    ctx.now,
+                    ctx.now,
+                );
+                snapshot.status = SnapshotStatus::Accomplished;
+                snapshot.ready_at = None;
+                snapshot.blob_source = None;
+                snapshot.blob_sha256 = ready.checksum.clone();
+                used.push(ready.id.clone());
+                if disk.kind == DiskType::System {
+                    system_instant = true;
+                }
+                snapshot
+            }
+            None => {
+                all_instant = false;
+                Snapshot::of_disk(
+                    new_id("s", ctx.region_id()),
+                    &disk,
+                    String::new(),
+                    format!("Created for image {image_id}"),
+                    ctx.now,
+                    ctx.ready_at(),
+                )
+            }
+        };
         tx.put_snapshot(&snapshot)?;
         mappings.push(DiskMapping {
             device: disk.device.clone(),
@@ -468,7 +506,180 @@ fn snapshot_instance(
             blob_sha256: None,
         });
     }
-    Ok((mappings, Some(instance.image_id)))
+    Ok((
+        mappings,
+        Some(instance.image_id),
+        system_instant,
+        all_instant,
+    ))
+}
+
+/// The bytes of an instant CreateImage from an instance, put in place before its transaction
+/// (see [`prepare_instant`]).
+struct Prepared {
+    image_id: String,
+    /// Checksum of the bytes now under the image's id (its system disk's).
+    image_checksum: String,
+    /// Per disk id: the snapshot made of it.
+    snapshots: HashMap<String, PreparedSnapshot>,
+    /// Every blob written, with the snapshot id it belongs to (`None`: the image's).
+    blobs: Vec<(BlobId, Option<String>)>,
+}
+
+struct PreparedSnapshot {
+    id: String,
+    region: String,
+    /// The image the disk was made from when its bytes were cloned; the snapshot is used only
+    /// if the disk still names it in the transaction.
+    source_image: Option<String>,
+    checksum: Option<String>,
+}
+
+/// With no creation time (`--creation-time-ms 0`: creations complete at once), a CreateImage
+/// from an instance needs no completion round: its snapshots' and image's bytes are cloned (and
+/// their directory fsynced) here, *before* the transaction that records them, so the image is
+/// born `Available` and the snapshots `accomplished` in the same commit as CreateImage itself.
+/// A crash before that commit leaves only unreferenced blobs under ids nobody was ever given;
+/// a crash after it finds the bytes durable already. Any doubt (the instance or its disks are
+/// not what the transaction will see, a clone failed, the name is taken) returns `None` or
+/// leaves the disk out, and the creation takes the timed path (the completion worker) as with
+/// a creation time.
+fn prepare_instant(ctx: &Ctx<'_>, instance_id: &str, name: Option<&str>) -> Option<Prepared> {
+    if ctx.app.settings.creation_time_ms > 0 {
+        return None;
+    }
+    let region = ctx.region_id();
+    let read = ctx.app.store.read(|tx| {
+        if let Some(name) = name
+            && tx.image_name_taken(ctx.account(), region, name, None)?
+        {
+            return Ok(None);
+        }
+        let Some(instance) = tx.instance(instance_id)?.filter(|i| {
+            i.owner == ctx.account()
+                && i.region_id == region
+                && rules::check_instance_imageable(i.status).is_ok()
+        }) else {
+            return Ok(None);
+        };
+        let disks = tx.disks_of_instance(&instance.id)?;
+        // Each source image's recorded checksum, read once.
+        let mut recorded: HashMap<(String, String), Option<String>> = HashMap::new();
+        for disk in &disks {
+            if let Some(image) = &disk.image_id
+                && let std::collections::hash_map::Entry::Vacant(entry) =
+                    recorded.entry((disk.region_id.clone(), image.clone()))
+            {
+                entry.insert(
+                    tx.image(&disk.region_id, image)?
+                        .and_then(|i| i.blob_sha256),
+                );
+            }
+        }
+        Ok(Some((disks, recorded)))
+    });
+    let (disks, recorded) = match read {
+        Ok(Some(read)) => read,
+        Ok(None) => return None,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading an instance for an instant CreateImage failed");
+            return None;
+        }
+    };
+    // The image's bytes are its system disk's; one made from no image takes the timed path.
+    let system = disks
+        .iter()
+        .find(|d| d.kind == DiskType::System && d.image_id.is_some())?;
+    let mut sources = HashMap::new();
+    for (key, sum) in recorded {
+        let source = blobs::image_blob_of(ctx.app, &key.0, &key.1, sum).ok()?;
+        sources.insert(key, source);
+    }
+    let image_id = new_id("m", region);
+    let mut snapshots = HashMap::new();
+    // (source, destination, the snapshot it is for: `None` for the image)
+    let mut jobs: Vec<(&SourceBlob, BlobId, Option<String>)> = Vec::new();
+    for disk in &disks {
+        let id = new_id("s", region);
+        if let Some(image) = &disk.image_id {
+            let source = sources.get(&(disk.region_id.clone(), image.clone()))?;
+            jobs.push((
+                source,
+                blobs::blob_id(&disk.region_id, &id).ok()?,
+                Some(id.clone()),
+            ));
+            if disk.id == system.id {
+                jobs.push((source, blobs::blob_id(region, &image_id).ok()?, None));
+            }
+        }
+        snapshots.insert(
+            disk.id.clone(),
+            PreparedSnapshot {
+                id,
+                region: disk.region_id.clone(),
+                source_image: disk.image_id.clone(),
+                // Filled in below from its clone; a disk made from no image has no bytes (and
+                // no checksum, as the completion worker records).
+                checksum: None,
+            },
+        );
+    }
+    let clone_jobs: Vec<CloneJob<'_>> = jobs
+        .iter()
+        .map(|(source, dst, _)| CloneJob {
+            src: &source.id,
+            dst,
+            src_checksum: source.checksum.as_deref(),
+        })
+        .collect();
+    let results = ctx.app.blobs.clone_blobs(&clone_jobs);
+    let mut blobs_written = Vec::new();
+    let mut image_checksum = None;
+    let mut failed = false;
+    for ((source, dst, snapshot), result) in jobs.iter().zip(results) {
+        let checked = result
+            .map_err(|e| e.to_string())
+            .and_then(|cloned| crate::worker::verified(source.checksum.as_deref(), &cloned));
+        // Whatever happened, a destination may exist now.
+        blobs_written.push((dst.clone(), snapshot.clone()));
+        match (checked, snapshot) {
+            (Ok(sum), None) => image_checksum = Some(sum),
+            (Ok(sum), Some(id)) => {
+                if let Some(s) = snapshots.values_mut().find(|s| &s.id == id) {
+                    s.checksum = Some(sum);
+                }
+            }
+            (Err(err), _) => {
+                tracing::warn!(error = %err, target = %dst, "cloning bytes for an instant CreateImage failed");
+                failed = true;
+            }
+        }
+    }
+    let prepared = Prepared {
+        image_id,
+        image_checksum: image_checksum.unwrap_or_default(),
+        snapshots,
+        blobs: blobs_written,
+    };
+    if failed || prepared.image_checksum.is_empty() {
+        prepared.discard(ctx.app, |_| true);
+        return None;
+    }
+    Some(prepared)
+}
+
+impl Prepared {
+    /// Deletes the blobs written for it that `unused` selects (by their snapshot id, `None` for
+    /// the image's): nothing refers to them.
+    fn discard(&self, app: &AppState, unused: impl Fn(Option<&str>) -> bool) {
+        for (blob, snapshot) in &self.blobs {
+            if unused(snapshot.as_deref())
+                && let Err(err) = app.blobs.delete(blob)
+            {
+                tracing::warn!(error = %err, blob = %blob, "removing unused bytes failed");
+            }
+        }
+    }
 }
 
 pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -477,18 +688,40 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let tags = tags_to_attach(p)?;
     let source = source(p)?;
     dry_run_gate(p)?;
-    let reply = ctx.app.store.write(|tx| {
-        idempotent(ctx, tx, Code::IdempotenceParamNotMatch, |tx| {
+    let prepared = match &source {
+        Source::Instance(instance) => prepare_instant(ctx, instance, fields.name.as_deref()),
+        Source::Mappings(_) => None,
+    };
+    // What the transaction used of `prepared`: the snapshots, whether the image was recorded
+    // under its id, and whether the closure got to the end (its error is a refusal then).
+    let mut used_snapshots = Vec::new();
+    let mut image_recorded = false;
+    let mut instant = false;
+    let mut nothing_due = false;
+    let mut ran_through = false;
+    let written = ctx.app.store.write(|tx| {
+        let reply = idempotent(ctx, tx, Code::IdempotenceParamNotMatch, |tx| {
             if let Some(name) = &fields.name
                 && tx.image_name_taken(ctx.account(), ctx.region_id(), name, None)?
             {
                 return Err(ApiError::new(Code::InvalidImageNameDuplicated));
             }
-            let id = new_id("m", ctx.region_id());
+            let id = prepared
+                .as_ref()
+                .map_or_else(|| new_id("m", ctx.region_id()), |p| p.image_id.clone());
             let from_instance = matches!(source, Source::Instance(_));
             let (mappings, base_image_id, source_instance_id) = match source {
                 Source::Instance(instance_id) => {
-                    let (m, base) = snapshot_instance(ctx, tx, &instance_id, &id)?;
+                    let (m, base, system_instant, all_instant) = snapshot_instance(
+                        ctx,
+                        tx,
+                        &instance_id,
+                        &id,
+                        prepared.as_ref(),
+                        &mut used_snapshots,
+                    )?;
+                    instant = system_instant;
+                    nothing_due = system_instant && all_instant;
                     (m, base, Some(instance_id))
                 }
                 Source::Mappings(requests) => {
@@ -511,7 +744,7 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 .iter()
                 .find(|m| m.kind == DiskType::System)
                 .map_or(20, |m| m.size_gib);
-            let image = Image {
+            let mut image = Image {
                 id: id.clone(),
                 region_id: ctx.region_id().to_string(),
                 owner: Some(ctx.account()),
@@ -568,7 +801,15 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     }),
                 disk_mappings: mappings,
             };
+            if let Some(prepared) = prepared.as_ref().filter(|_| instant) {
+                // Its bytes are in place and durable already (`prepare_instant`).
+                image.status = ImageStatus::Available;
+                image.ready_at = None;
+                image.blob_source = None;
+                image.blob_sha256 = Some(prepared.image_checksum.clone());
+            }
             tx.put_image(&image)?;
+            image_recorded = prepared.is_some();
             for tag in &tags {
                 tx.set_tag(
                     ctx.account(),
@@ -579,9 +820,29 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 )?;
             }
             Ok(object(json!({ "ImageId": image.id })))
-        })
-    })?;
-    ctx.app.completions.notify_one();
+        })?;
+        ran_through = true;
+        Ok(reply)
+    });
+    if let Some(prepared) = &prepared {
+        match &written {
+            // Committed: the image's blob is its bytes (born Available, or cloned over again
+            // by the completion worker), as are the snapshots that took theirs.
+            Ok(_) => prepared.discard(ctx.app, |snapshot| match snapshot {
+                None => !image_recorded,
+                Some(id) => !used_snapshots.iter().any(|used| used == id),
+            }),
+            // Refused (or replayed): nothing refers to any of them.
+            Err(_) if !ran_through => prepared.discard(ctx.app, |_| true),
+            // The commit itself failed and may yet be durable: keep the bytes it may need.
+            Err(_) => {}
+        }
+    }
+    let reply = written?;
+    // An instant creation left nothing for the completion worker.
+    if !nothing_due {
+        ctx.app.completions.notify_one();
+    }
     Ok(reply)
 }
 
@@ -734,18 +995,22 @@ pub fn delete_image_refusal(ctx: &Ctx<'_>) -> Result<Option<Reply>, ApiError> {
 /// since [`delete_image_refusal`] read its snapshot still wins or loses exactly as before.
 pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (image_id, force) = delete_image_params(ctx.params)?;
-    let release_bytes = ctx.app.store.write(|tx| {
+    let release = ctx.app.store.write(|tx| {
         let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
-            return Ok(false);
+            return Ok(None);
         };
         image.deleted_at = Some(ctx.now);
         tx.put_image(&image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
-        // Instances still running from it (Force) and copies still reading it need its bytes.
-        Ok(facts.instances_using == 0 && !tx.open_copy_of(&image.id)?)
+        // Instances still running from it (Force), copies and snapshots still reading it need
+        // its bytes; decided here, it holds after the commit (references only decrease now).
+        if facts.instances_using > 0 {
+            return Ok(None);
+        }
+        blobs::unused_blob_keys(tx, &image)
     })?;
-    if release_bytes {
-        crate::blobs::release_image_if_unused(ctx.app, ctx.region_id(), image_id);
+    if let Some(keys) = release {
+        blobs::release_keys(ctx.app, ctx.region_id(), &keys);
     }
     Ok(Reply::new())
 }

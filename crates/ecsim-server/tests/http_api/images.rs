@@ -1313,6 +1313,169 @@ async fn system_image_usage_counts_only_instances_in_the_region() {
     assert!(image_ids(&body).contains(&X86_IMAGE.to_string()), "{body}");
 }
 
+/// The blob files of `region` (names only), as the directory store keeps them.
+fn region_blob_files(app: &TestApp, region: &str) -> BTreeSet<String> {
+    let dir = app.state.settings.data_dir.join("blobs").join(region);
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .map(|e| {
+                e.expect("a directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
+        Err(e) => panic!("reading {}: {e}", dir.display()),
+    }
+}
+
+/// The stored image and its snapshots, straight from the store.
+fn stored(app: &TestApp, id: &str) -> (ecsim_core::model::Image, Vec<ecsim_core::model::Snapshot>) {
+    app.state
+        .store
+        .read(|tx| {
+            let image = tx.image(REGION, id)?.expect("the image is stored");
+            let mut snapshots = Vec::new();
+            for m in &image.disk_mappings {
+                let sid = m.snapshot_id.as_deref().expect("a snapshot per disk");
+                snapshots.push(tx.snapshot(sid)?.expect("the snapshot is stored"));
+            }
+            Ok((image, snapshots))
+        })
+        .expect("the store reads")
+}
+
+/// With no creation time, CreateImage from an instance does its completion itself: the image
+/// is born Available and its snapshots accomplished, with their bytes in place and their
+/// checksums recorded, and nothing is left for the completion worker (stopped here, so nothing
+/// else could have completed them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_create_image_from_an_instance_is_born_available_with_its_bytes() {
+    let mut app = TestApp::with_settings(|s| s.creation_time_ms = 0);
+    app.stop_completion_worker().await;
+    let instance = app.run_instance(X86_IMAGE).await;
+    let id = str_of(
+        &app.call("CreateImage")
+            .region()
+            .param("InstanceId", &instance)
+            .send()
+            .await
+            .ok()["ImageId"],
+    );
+    let shown = app.describe_image(&id).await.expect("listed");
+    assert_eq!(shown["Status"], "Available", "{shown}");
+    let (image, snapshots) = stored(&app, &id);
+    assert!(
+        image.ready_at.is_none() && image.blob_source.is_none(),
+        "{image:?}"
+    );
+    let source = ecsim_blob::BlobId::new(REGION, X86_IMAGE).expect("blob id");
+    let source_sum = app
+        .state
+        .blobs
+        .checksum(&source, ecsim_blob::Algorithm::DEFAULT)
+        .expect("the stand-in hashes");
+    let own = ecsim_blob::BlobId::new(REGION, &id).expect("blob id");
+    assert_eq!(
+        app.state
+            .blobs
+            .checksum(&own, ecsim_blob::Algorithm::DEFAULT)
+            .expect("the image has bytes"),
+        source_sum
+    );
+    assert_eq!(image.blob_sha256.as_deref(), Some(source_sum.as_str()));
+    assert!(!snapshots.is_empty());
+    for s in &snapshots {
+        assert_eq!(
+            s.status,
+            ecsim_core::model::SnapshotStatus::Accomplished,
+            "{s:?}"
+        );
+        assert!(s.ready_at.is_none() && s.blob_source.is_none(), "{s:?}");
+        if s.source_image_id.is_some() {
+            let blob = ecsim_blob::BlobId::new(REGION, &s.id).expect("blob id");
+            let sum = app
+                .state
+                .blobs
+                .checksum(&blob, ecsim_blob::Algorithm::DEFAULT)
+                .expect("the snapshot has bytes");
+            assert_eq!(s.blob_sha256.as_deref(), Some(sum.as_str()), "{s:?}");
+        }
+    }
+    let due = app
+        .state
+        .store
+        .read(|tx| Ok(tx.next_due()?))
+        .expect("reads");
+    assert_eq!(due, None, "nothing is left for the completion worker");
+    // It can be deleted at once, and its bytes go with it.
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &id)
+        .send()
+        .await
+        .ok();
+    assert!(!region_blob_files(&app, REGION).contains(&id));
+}
+
+/// An instant CreateImage whose bytes cannot be cloned takes the timed path instead (the image
+/// stays Creating for the completion worker, which fails it), and leaves no bytes behind; one
+/// refused or replayed after its clones leaves none either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_create_image_without_its_bytes_waits_for_the_worker_and_leaves_nothing() {
+    let mut app = TestApp::with_settings(|s| s.creation_time_ms = 0);
+    app.stop_completion_worker().await;
+    // An own image whose bytes are gone, and an instance of it.
+    let first = app.run_instance(X86_IMAGE).await;
+    let base = str_of(
+        &app.call("CreateImage")
+            .region()
+            .param("InstanceId", &first)
+            .send()
+            .await
+            .ok()["ImageId"],
+    );
+    let instance = app.run_instance(&base).await;
+    app.state
+        .blobs
+        .delete(&ecsim_blob::BlobId::new(REGION, &base).expect("blob id"))
+        .expect("deleted");
+    let before = region_blob_files(&app, REGION);
+    let id = str_of(
+        &app.call("CreateImage")
+            .region()
+            .param("InstanceId", &instance)
+            .send()
+            .await
+            .ok()["ImageId"],
+    );
+    let shown = app.describe_image(&id).await.expect("listed");
+    assert_eq!(shown["Status"], "Creating", "{shown}");
+    assert_eq!(
+        region_blob_files(&app, REGION),
+        before,
+        "no bytes left behind"
+    );
+
+    // A replay of an instant CreateImage (same ClientToken) clones before it learns it is
+    // one; the clones go again.
+    let create = || {
+        app.call("CreateImage")
+            .region()
+            .param("InstanceId", &first)
+            .param("ClientToken", "instant-replay")
+    };
+    let made = str_of(&create().send().await.ok()["ImageId"]);
+    let before = region_blob_files(&app, REGION);
+    assert_eq!(str_of(&create().send().await.ok()["ImageId"]), made);
+    assert_eq!(
+        region_blob_files(&app, REGION),
+        before,
+        "no bytes left behind"
+    );
+}
+
 /// Regression: with no creation delay, an image whose CreateImage committed between the
 /// completion worker's read of due snapshots and its read of due images was failed
 /// (`CreateFailed`) because its snapshot's bytes were not there yet.

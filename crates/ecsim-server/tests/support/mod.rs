@@ -126,6 +126,12 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// Stops the completion worker, so a test sees only what the calls themselves did.
+    pub async fn stop_completion_worker(&mut self) {
+        self.worker.abort();
+        let _ = (&mut self.worker).await;
+    }
+
     /// A further account with its own root key.
     pub fn new_account(&self) -> Creds {
         let c = ecsim_server::seed::create_account(&self.state.store, self.now())
