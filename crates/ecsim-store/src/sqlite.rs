@@ -430,9 +430,11 @@ fn glob_of(pattern: &str) -> String {
 }
 
 impl SqliteTx<'_> {
-    /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): three primary-key
+    /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): primary-key
     /// probes, without the id map, the JSON array and `json_each` a page needs, which cost
-    /// more than the probes themselves.
+    /// more than the probes themselves. Tags, usage and the share count come back from one
+    /// statement (rows tagged 0, 1, 2), which spares two trips through rusqlite's statement
+    /// cache, binding and resetting (~0.8k of a lookup's instructions).
     fn one_image_extras(
         &mut self,
         region_id: &str,
@@ -440,29 +442,28 @@ impl SqliteTx<'_> {
         count_shares: bool,
     ) -> StoreResult<Vec<ImageExtras>> {
         let mut extra = ImageExtras::default();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT key, value FROM tags WHERE resource_type = ? AND resource_id = ?",
-            )?;
-            let mut rows = stmt.query(params![ResourceType::Image.as_str(), id])?;
-            while let Some(r) = rows.next()? {
-                extra.tags.push(Tag {
-                    key: r.get(0)?,
-                    value: r.get(1)?,
-                });
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 0, key, value FROM tags WHERE resource_type = ?1 AND resource_id = ?2
+             UNION ALL SELECT 1, EXISTS(SELECT 1 FROM instances WHERE image_id = ?2 AND region_id = ?3), NULL
+             UNION ALL SELECT 2, (SELECT COUNT(*) FROM image_shares WHERE image_id = ?2), NULL WHERE ?4",
+        )?;
+        let mut rows = stmt.query(params![
+            ResourceType::Image.as_str(),
+            id,
+            region_id,
+            count_shares
+        ])?;
+        while let Some(r) = rows.next()? {
+            match r.get::<_, i64>(0)? {
+                0 => extra.tags.push(Tag {
+                    key: r.get(1)?,
+                    value: r.get(2)?,
+                }),
+                1 => extra.in_use = r.get::<_, i64>(1)? != 0,
+                _ => extra.shared_accounts = u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
             }
         }
         extra.tags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        extra.in_use = self.exists(
-            "SELECT EXISTS(SELECT 1 FROM instances WHERE image_id = ? AND region_id = ?)",
-            &[&id, &region_id],
-        )?;
-        if count_shares {
-            extra.shared_accounts = self.count(
-                "SELECT COUNT(*) FROM image_shares WHERE image_id = ?",
-                &[&id],
-            )?;
-        }
         Ok(vec![extra])
     }
 

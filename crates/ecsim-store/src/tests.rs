@@ -1013,6 +1013,14 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
         .unwrap();
     assert_eq!(uncounted[1].shared_accounts, 0);
     assert_eq!(uncounted[0], extras[0]);
+    for (id, expected) in wanted.iter().zip(&uncounted) {
+        let alone = store
+            .read(|tx| {
+                Ok(tx.image_listing_extras("cn-hangzhou", std::slice::from_ref(id), false)?)
+            })
+            .unwrap();
+        assert_eq!(alone, vec![expected.clone()], "{id} alone, uncounted");
+    }
     // An id given twice is looked up once: its tags are not doubled.
     let twice: Vec<String> = ["m-07", "m-07"].map(String::from).to_vec();
     let extras = store
