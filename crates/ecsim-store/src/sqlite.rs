@@ -59,7 +59,7 @@ pub struct SqliteStore {
     wal: PathBuf,
     // Shared with the checkpointer, which holds it to keep commits out while it restarts the WAL.
     writer: Arc<Mutex<Connection>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Reader>>,
     durability: Arc<GroupCommit>,
     /// `None` only in tests that need the database file to stay as it is.
     checkpointer: Option<Checkpointer>,
@@ -301,16 +301,23 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pooled = lock(&self.readers).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.path)?,
+        let mut reader = match pooled {
+            Some(r) => r,
+            None => Reader {
+                conn: connect(&self.path)?,
+                parsed: ParsedImages::default(),
+            },
         };
+        let conn = &reader.conn;
         // BEGIN and ROLLBACK through the statement cache: `Connection::transaction` parses
         // both again on every call (`execute_batch`), 2.6% of a lookup's instructions.
         conn.prepare_cached("BEGIN DEFERRED")
             .and_then(|mut begin| begin.execute([]))
             .map_err(StoreError::from)?;
-        let result = f(&mut SqliteTx { conn: &conn });
+        let result = f(&mut SqliteTx {
+            conn,
+            parsed: Some(&mut reader.parsed),
+        });
         // A read transaction has nothing to keep; ending it releases the snapshot. Should the
         // ROLLBACK fail, the connection may still hold the transaction: it is not reused.
         let ended = conn
@@ -320,7 +327,7 @@ impl SqliteStore {
         if ended && conn.is_autocommit() {
             let mut idle = lock(&self.readers);
             if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
+                idle.push(reader);
             }
         }
         result
@@ -339,7 +346,10 @@ impl SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
-            let out = f(&mut SqliteTx { conn: &tx })?;
+            let out = f(&mut SqliteTx {
+                conn: &tx,
+                parsed: None,
+            })?;
             tx.commit().map_err(StoreError::from)?;
             let seq = self.durability.committed();
             if let Some(checkpointer) = &self.checkpointer {
@@ -356,6 +366,47 @@ impl SqliteStore {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    /// The reading connection's parsed image documents (none in write transactions).
+    parsed: Option<&'a mut ParsedImages>,
+}
+
+/// A pooled reading connection and what it remembers of the documents it read.
+struct Reader {
+    conn: Connection,
+    parsed: ParsedImages,
+}
+
+/// Image documents this connection parsed, by image id, each with the exact text it was parsed
+/// from. Parsing an ~850-byte document cost 12% of DescribeImages by id and a third of a page
+/// (BENCHMARKS.md); an unchanged document is a string comparison and a clone instead. A hit
+/// needs the text read in the current transaction to be byte for byte the remembered one, so
+/// the result is always the parse of what the database holds now: a write changes the text and
+/// the next read parses it again. Bounded: forgotten all at once when full.
+#[derive(Default)]
+struct ParsedImages {
+    by_id: std::collections::HashMap<String, (Box<str>, Image)>,
+}
+
+impl ParsedImages {
+    const CAPACITY: usize = 2048;
+
+    /// The image `doc` (a column's bytes, checked for UTF-8 only when parsed) holds.
+    fn parse(&mut self, id: &str, doc: &[u8]) -> StoreResult<Image> {
+        if let Some((text, image)) = self.by_id.get(id)
+            && text.as_bytes() == doc
+        {
+            return Ok(image.clone());
+        }
+        let doc = std::str::from_utf8(doc)
+            .map_err(|e| rusqlite::Error::from(rusqlite::types::FromSqlError::other(e)))?;
+        let image: Image = from_doc(doc)?;
+        if self.by_id.len() >= Self::CAPACITY {
+            self.by_id.clear();
+        }
+        self.by_id
+            .insert(id.to_owned(), (doc.into(), image.clone()));
+        Ok(image)
+    }
 }
 
 fn to_doc<T: Serialize>(value: &T) -> StoreResult<String> {
@@ -853,8 +904,14 @@ impl Tx for SqliteTx<'_> {
             let mut rows = stmt.query(params_from_iter(args.iter()))?;
             while let Some(row) = rows.next()? {
                 // Parsed in SQLite's own buffer, without copying the document out first.
-                let doc = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
-                items.push(from_doc::<Image>(doc)?);
+                let doc = row.get_ref(2)?;
+                items.push(match self.parsed.as_deref_mut() {
+                    Some(parsed) => parsed.parse(
+                        row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                        doc.as_bytes().map_err(rusqlite::Error::from)?,
+                    )?,
+                    None => from_doc::<Image>(doc.as_str().map_err(rusqlite::Error::from)?)?,
+                });
             }
         }
 

@@ -90,6 +90,7 @@ on_both_backends!(
     identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction,
     identity_policies_versions_and_generation,
     listing_totals_follow_every_change_and_extras_come_batched,
+    listed_images_follow_every_write_of_their_document,
 );
 
 fn uuid_like() -> String {
@@ -1512,4 +1513,51 @@ fn sqlite_counts_the_images_of_a_data_dir_made_before_the_counters() {
         .write(|tx| Ok(tx.put_image(&image("m-new", Some(1), 9))?))
         .unwrap();
     assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 8);
+}
+
+/// A listing or lookup shows each image exactly as last written, however often the same image
+/// was read before (SQLite's readers remember parsed documents; the remembered parse must never
+/// outlive the text it came from), and exactly what reading the single image gives.
+fn listed_images_follow_every_write_of_their_document(db: &TestDb) {
+    let store = db.open();
+    let mut img = image("m-1", Some(1), 10);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    store
+        .write(|tx| Ok(tx.put_image(&image("m-2", Some(1), 20))?))
+        .unwrap();
+    let mut by_id = query(1);
+    by_id.ids = vec!["m-1".into()];
+    let listed = |q: &ImageQuery| store.read(|tx| Ok(tx.find_images(q)?.items)).unwrap();
+    let alone = |id: &str| {
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", id)?))
+            .unwrap()
+            .unwrap()
+    };
+    for round in 0..4 {
+        // Read it several times over, by id and in the page (warming whatever is remembered).
+        for _ in 0..3 {
+            assert_eq!(listed(&by_id), vec![img.clone()], "round {round}");
+            let page = listed(&query(1));
+            assert_eq!(page.len(), 2, "round {round}");
+            assert_eq!(page[1], img, "round {round}");
+            assert_eq!(page[0], alone("m-2"), "round {round}");
+        }
+        // Every kind of change to the document shows on the next read.
+        match round {
+            0 => img.name = "renamed".into(),
+            1 => img.description = "Описание \"quoted\"\n".into(),
+            2 => img.disk_mappings[0].size_gib = 40,
+            _ => img.status = ImageStatus::Deprecated,
+        }
+        store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+        assert_eq!(alone("m-1"), img, "round {round}");
+    }
+    let mut any_status = by_id.clone();
+    any_status.statuses = vec![ImageStatus::Deprecated];
+    assert_eq!(listed(&any_status), vec![img.clone()]);
+    // Deleted: gone from the listing, however often it was read before.
+    img.deleted_at = Some(99);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    assert!(listed(&any_status).is_empty());
 }
