@@ -1125,6 +1125,31 @@ fn client_tokens_and_nonces(db: &TestDb) {
     assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
     store.flush_nonces(15).unwrap();
     assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);
+    // A large flush (SQLite writes it in multi-row statements, then one by one): every nonce
+    // lands once, a repeated one (within a statement, across statements, already stored) keeps
+    // its first sighting.
+    let mut many: Vec<NonceRecord> = (0..150).map(|i| nonce(&format!("m{i}"), 100 + i)).collect();
+    many.push(nonce("m3", 999));
+    many.insert(10, nonce("m5", 998));
+    many.insert(130, nonce("m120", 997));
+    many.push(nonce("n2", 996));
+    store.write(|tx| Ok(tx.insert_nonces(&many)?)).unwrap();
+    let mut seen = store.nonces_since(0).unwrap();
+    seen.sort_by_key(|n| n.seen_at);
+    let mut expected: Vec<NonceRecord> =
+        (0..150).map(|i| nonce(&format!("m{i}"), 100 + i)).collect();
+    expected.insert(0, nonce("n2", 20));
+    assert_eq!(seen, expected);
+    for n in [1, 64, 65, 129] {
+        store.flush_nonces(Millis::MAX).unwrap();
+        let batch: Vec<NonceRecord> = (0..n).map(|i| nonce(&format!("b{i}"), 5000)).collect();
+        store.write(|tx| Ok(tx.insert_nonces(&batch)?)).unwrap();
+        assert_eq!(
+            store.nonces_since(0).unwrap().len(),
+            n as usize,
+            "{n} nonces"
+        );
+    }
     // A shared database refuses a nonce some node already claimed; the embedded one leaves
     // that to the node's own cache.
     assert!(store.claim_nonce(&nonce("n3", 30)).unwrap());
