@@ -390,7 +390,8 @@ struct ParsedImages {
 }
 
 impl ParsedImages {
-    const CAPACITY: usize = 2048;
+    /// ~2 KB each (text and parse): at most ~1 MB per connection, 64 MB over 64 idle readers.
+    const CAPACITY: usize = 512;
 
     /// The image `doc` (a column's bytes, checked for UTF-8 only when parsed) holds.
     fn parse(&mut self, id: &str, doc: &[u8]) -> StoreResult<Image> {
