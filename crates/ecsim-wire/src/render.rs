@@ -3,10 +3,10 @@
 //! A body is anything `Serialize` shaped like ECS's JSON answer (lists as wrapped arrays,
 //! `"Images": {"Image": [...]}`): a `serde_json` map built by a handler, or a typed struct that
 //! serializes straight into the output (DescribeImages, where building `Value` trees cost more
-//! than the query). JSON is spelled byte for byte as `serde_json` spells it, by a writer with a
-//! faster string escape (`render/json.rs`); XML is derived from the same serialization by one
-//! rule: an array under key `k` becomes repeated `<k>` elements, which is exactly how ECS's XML
-//! wraps its lists.
+//! than the query). JSON is spelled byte for byte as `serde_json` spells it, written by
+//! `sonic-rs` (faster string escaping; `render/json_compat_tests.rs`); XML is derived from the
+//! same serialization by one rule: an array under key `k` becomes repeated `<k>` elements, which
+//! is exactly how ECS's XML wraps its lists.
 
 use crate::ApiError;
 use serde::Serialize;

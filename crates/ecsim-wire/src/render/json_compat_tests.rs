@@ -1,4 +1,3 @@
-
 //! `sonic-rs` writes JSON bodies (faster string escaping than `serde_json`, a third of a
 //! page's instructions); these prove it writes byte for byte what `serde_json` writes.
 use proptest::prelude::*;
