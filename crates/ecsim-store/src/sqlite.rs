@@ -53,13 +53,15 @@ const COUNT_IMAGES: &str = "BEGIN IMMEDIATE;
 const SYSTEM_OWNER: i64 = -1;
 // Enough for every blocking worker that reads at once; opening a connection costs far more than keeping one.
 const MAX_IDLE_READERS: usize = 64;
+/// Nonces per multi-row INSERT of a flush (3 bound values each, far below SQLite's limit).
+const NONCE_ROWS: usize = 64;
 
 pub struct SqliteStore {
     path: PathBuf,
     wal: PathBuf,
     // Shared with the checkpointer, which holds it to keep commits out while it restarts the WAL.
     writer: Arc<Mutex<Connection>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Reader>>,
     durability: Arc<GroupCommit>,
     /// `None` only in tests that need the database file to stay as it is.
     checkpointer: Option<Checkpointer>,
@@ -301,16 +303,23 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pooled = lock(&self.readers).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.path)?,
+        let mut reader = match pooled {
+            Some(r) => r,
+            None => Reader {
+                conn: connect(&self.path)?,
+                parsed: ParsedImages::default(),
+            },
         };
+        let conn = &reader.conn;
         // BEGIN and ROLLBACK through the statement cache: `Connection::transaction` parses
         // both again on every call (`execute_batch`), 2.6% of a lookup's instructions.
         conn.prepare_cached("BEGIN DEFERRED")
             .and_then(|mut begin| begin.execute([]))
             .map_err(StoreError::from)?;
-        let result = f(&mut SqliteTx { conn: &conn });
+        let result = f(&mut SqliteTx {
+            conn,
+            parsed: Some(&mut reader.parsed),
+        });
         // A read transaction has nothing to keep; ending it releases the snapshot. Should the
         // ROLLBACK fail, the connection may still hold the transaction: it is not reused.
         let ended = conn
@@ -320,7 +329,7 @@ impl SqliteStore {
         if ended && conn.is_autocommit() {
             let mut idle = lock(&self.readers);
             if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
+                idle.push(reader);
             }
         }
         result
@@ -339,7 +348,10 @@ impl SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
-            let out = f(&mut SqliteTx { conn: &tx })?;
+            let out = f(&mut SqliteTx {
+                conn: &tx,
+                parsed: None,
+            })?;
             tx.commit().map_err(StoreError::from)?;
             let seq = self.durability.committed();
             if let Some(checkpointer) = &self.checkpointer {
@@ -356,6 +368,48 @@ impl SqliteStore {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    /// The reading connection's parsed image documents (none in write transactions).
+    parsed: Option<&'a mut ParsedImages>,
+}
+
+/// A pooled reading connection and what it remembers of the documents it read.
+struct Reader {
+    conn: Connection,
+    parsed: ParsedImages,
+}
+
+/// Image documents this connection parsed, by image id, each with the exact text it was parsed
+/// from. Parsing an ~850-byte document cost 12% of DescribeImages by id and a third of a page
+/// (BENCHMARKS.md); an unchanged document is a string comparison and a clone instead. A hit
+/// needs the text read in the current transaction to be byte for byte the remembered one, so
+/// the result is always the parse of what the database holds now: a write changes the text and
+/// the next read parses it again. Bounded: forgotten all at once when full.
+#[derive(Default)]
+struct ParsedImages {
+    by_id: std::collections::HashMap<String, (Box<str>, Image)>,
+}
+
+impl ParsedImages {
+    /// ~2 KB each (text and parse): at most ~1 MB per connection, 64 MB over 64 idle readers.
+    const CAPACITY: usize = 512;
+
+    /// The image `doc` (a column's bytes, checked for UTF-8 only when parsed) holds.
+    fn parse(&mut self, id: &str, doc: &[u8]) -> StoreResult<Image> {
+        if let Some((text, image)) = self.by_id.get(id)
+            && text.as_bytes() == doc
+        {
+            return Ok(image.clone());
+        }
+        let doc = std::str::from_utf8(doc)
+            .map_err(|e| rusqlite::Error::from(rusqlite::types::FromSqlError::other(e)))?;
+        let image: Image = from_doc(doc)?;
+        if self.by_id.len() >= Self::CAPACITY {
+            self.by_id.clear();
+        }
+        self.by_id
+            .insert(id.to_owned(), (doc.into(), image.clone()));
+        Ok(image)
+    }
 }
 
 fn to_doc<T: Serialize>(value: &T) -> StoreResult<String> {
@@ -430,9 +484,11 @@ fn glob_of(pattern: &str) -> String {
 }
 
 impl SqliteTx<'_> {
-    /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): three primary-key
+    /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): primary-key
     /// probes, without the id map, the JSON array and `json_each` a page needs, which cost
-    /// more than the probes themselves.
+    /// more than the probes themselves. Tags, usage and the share count come back from one
+    /// statement (rows tagged 0, 1, 2), which spares two trips through rusqlite's statement
+    /// cache, binding and resetting (~0.8k of a lookup's instructions).
     fn one_image_extras(
         &mut self,
         region_id: &str,
@@ -440,29 +496,28 @@ impl SqliteTx<'_> {
         count_shares: bool,
     ) -> StoreResult<Vec<ImageExtras>> {
         let mut extra = ImageExtras::default();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT key, value FROM tags WHERE resource_type = ? AND resource_id = ?",
-            )?;
-            let mut rows = stmt.query(params![ResourceType::Image.as_str(), id])?;
-            while let Some(r) = rows.next()? {
-                extra.tags.push(Tag {
-                    key: r.get(0)?,
-                    value: r.get(1)?,
-                });
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 0, key, value FROM tags WHERE resource_type = ?1 AND resource_id = ?2
+             UNION ALL SELECT 1, EXISTS(SELECT 1 FROM instances WHERE image_id = ?2 AND region_id = ?3), NULL
+             UNION ALL SELECT 2, (SELECT COUNT(*) FROM image_shares WHERE image_id = ?2), NULL WHERE ?4",
+        )?;
+        let mut rows = stmt.query(params![
+            ResourceType::Image.as_str(),
+            id,
+            region_id,
+            count_shares
+        ])?;
+        while let Some(r) = rows.next()? {
+            match r.get::<_, i64>(0)? {
+                0 => extra.tags.push(Tag {
+                    key: r.get(1)?,
+                    value: r.get(2)?,
+                }),
+                1 => extra.in_use = r.get::<_, i64>(1)? != 0,
+                _ => extra.shared_accounts = u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
             }
         }
         extra.tags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        extra.in_use = self.exists(
-            "SELECT EXISTS(SELECT 1 FROM instances WHERE image_id = ? AND region_id = ?)",
-            &[&id, &region_id],
-        )?;
-        if count_shares {
-            extra.shared_accounts = self.count(
-                "SELECT COUNT(*) FROM image_shares WHERE image_id = ?",
-                &[&id],
-            )?;
-        }
         Ok(vec![extra])
     }
 
@@ -852,8 +907,14 @@ impl Tx for SqliteTx<'_> {
             let mut rows = stmt.query(params_from_iter(args.iter()))?;
             while let Some(row) = rows.next()? {
                 // Parsed in SQLite's own buffer, without copying the document out first.
-                let doc = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
-                items.push(from_doc::<Image>(doc)?);
+                let doc = row.get_ref(2)?;
+                items.push(match self.parsed.as_deref_mut() {
+                    Some(parsed) => parsed.parse(
+                        row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                        doc.as_bytes().map_err(rusqlite::Error::from)?,
+                    )?,
+                    None => from_doc::<Image>(doc.as_str().map_err(rusqlite::Error::from)?)?,
+                });
             }
         }
 
@@ -1379,11 +1440,41 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )?;
-        for n in nonces {
-            stmt.execute(params![n.access_key_id, n.nonce, n.seen_at])?;
+        // A flush holds every nonce of up to 200 ms (thousands under load): NONCE_ROWS rows per
+        // statement open the table's and its two indexes' cursors once for all of them, where
+        // one statement per row opened, bound, stepped and reset them per request.
+        static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let mut sql = String::from("INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES ");
+            for i in 0..NONCE_ROWS {
+                sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            sql
+        });
+        fn values(rows: &[NonceRecord]) -> impl Iterator<Item = &dyn rusqlite::ToSql> {
+            rows.iter().flat_map(|n| {
+                [
+                    &n.access_key_id as &dyn rusqlite::ToSql,
+                    &n.nonce,
+                    &n.seen_at,
+                ]
+            })
+        }
+        let mut batches = nonces.chunks_exact(NONCE_ROWS);
+        if batches.len() > 0 {
+            let mut stmt = self.conn.prepare_cached(&MANY)?;
+            for batch in &mut batches {
+                stmt.execute(params_from_iter(values(batch)))?;
+            }
+        }
+        let rest = batches.remainder();
+        if !rest.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )?;
+            for n in rest {
+                stmt.execute(params![n.access_key_id, n.nonce, n.seen_at])?;
+            }
         }
         Ok(())
     }

@@ -90,6 +90,7 @@ on_both_backends!(
     identity_names_are_case_insensitive_and_a_failed_insert_does_not_spoil_the_transaction,
     identity_policies_versions_and_generation,
     listing_totals_follow_every_change_and_extras_come_batched,
+    listed_images_follow_every_write_of_their_document,
 );
 
 fn uuid_like() -> String {
@@ -1013,6 +1014,14 @@ fn listing_totals_follow_every_change_and_extras_come_batched(db: &TestDb) {
         .unwrap();
     assert_eq!(uncounted[1].shared_accounts, 0);
     assert_eq!(uncounted[0], extras[0]);
+    for (id, expected) in wanted.iter().zip(&uncounted) {
+        let alone = store
+            .read(|tx| {
+                Ok(tx.image_listing_extras("cn-hangzhou", std::slice::from_ref(id), false)?)
+            })
+            .unwrap();
+        assert_eq!(alone, vec![expected.clone()], "{id} alone, uncounted");
+    }
     // An id given twice is looked up once: its tags are not doubled.
     let twice: Vec<String> = ["m-07", "m-07"].map(String::from).to_vec();
     let extras = store
@@ -1116,6 +1125,31 @@ fn client_tokens_and_nonces(db: &TestDb) {
     assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
     store.flush_nonces(15).unwrap();
     assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);
+    // A large flush (SQLite writes it in multi-row statements, then one by one): every nonce
+    // lands once, a repeated one (within a statement, across statements, already stored) keeps
+    // its first sighting.
+    let mut many: Vec<NonceRecord> = (0..150).map(|i| nonce(&format!("m{i}"), 100 + i)).collect();
+    many.push(nonce("m3", 999));
+    many.insert(10, nonce("m5", 998));
+    many.insert(130, nonce("m120", 997));
+    many.push(nonce("n2", 996));
+    store.write(|tx| Ok(tx.insert_nonces(&many)?)).unwrap();
+    let mut seen = store.nonces_since(0).unwrap();
+    seen.sort_by_key(|n| n.seen_at);
+    let mut expected: Vec<NonceRecord> =
+        (0..150).map(|i| nonce(&format!("m{i}"), 100 + i)).collect();
+    expected.insert(0, nonce("n2", 20));
+    assert_eq!(seen, expected);
+    for n in [1, 64, 65, 129] {
+        store.flush_nonces(Millis::MAX).unwrap();
+        let batch: Vec<NonceRecord> = (0..n).map(|i| nonce(&format!("b{i}"), 5000)).collect();
+        store.write(|tx| Ok(tx.insert_nonces(&batch)?)).unwrap();
+        assert_eq!(
+            store.nonces_since(0).unwrap().len(),
+            n as usize,
+            "{n} nonces"
+        );
+    }
     // A shared database refuses a nonce some node already claimed; the embedded one leaves
     // that to the node's own cache.
     assert!(store.claim_nonce(&nonce("n3", 30)).unwrap());
@@ -1504,4 +1538,51 @@ fn sqlite_counts_the_images_of_a_data_dir_made_before_the_counters() {
         .write(|tx| Ok(tx.put_image(&image("m-new", Some(1), 9))?))
         .unwrap();
     assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 8);
+}
+
+/// A listing or lookup shows each image exactly as last written, however often the same image
+/// was read before (SQLite's readers remember parsed documents; the remembered parse must never
+/// outlive the text it came from), and exactly what reading the single image gives.
+fn listed_images_follow_every_write_of_their_document(db: &TestDb) {
+    let store = db.open();
+    let mut img = image("m-1", Some(1), 10);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    store
+        .write(|tx| Ok(tx.put_image(&image("m-2", Some(1), 20))?))
+        .unwrap();
+    let mut by_id = query(1);
+    by_id.ids = vec!["m-1".into()];
+    let listed = |q: &ImageQuery| store.read(|tx| Ok(tx.find_images(q)?.items)).unwrap();
+    let alone = |id: &str| {
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", id)?))
+            .unwrap()
+            .unwrap()
+    };
+    for round in 0..4 {
+        // Read it several times over, by id and in the page (warming whatever is remembered).
+        for _ in 0..3 {
+            assert_eq!(listed(&by_id), vec![img.clone()], "round {round}");
+            let page = listed(&query(1));
+            assert_eq!(page.len(), 2, "round {round}");
+            assert_eq!(page[1], img, "round {round}");
+            assert_eq!(page[0], alone("m-2"), "round {round}");
+        }
+        // Every kind of change to the document shows on the next read.
+        match round {
+            0 => img.name = "renamed".into(),
+            1 => img.description = "Описание \"quoted\"\n".into(),
+            2 => img.disk_mappings[0].size_gib = 40,
+            _ => img.status = ImageStatus::Deprecated,
+        }
+        store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+        assert_eq!(alone("m-1"), img, "round {round}");
+    }
+    let mut any_status = by_id.clone();
+    any_status.statuses = vec![ImageStatus::Deprecated];
+    assert_eq!(listed(&any_status), vec![img.clone()]);
+    // Deleted: gone from the listing, however often it was read before.
+    img.deleted_at = Some(99);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    assert!(listed(&any_status).is_empty());
 }
