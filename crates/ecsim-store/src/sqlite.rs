@@ -20,6 +20,7 @@ use ecsim_core::model::{
     AccessKey, AccountId, Disk, Image, Instance, KeyStatus, Region, ResourceType, Secret, Snapshot,
     Tag, Task, TaskAction,
 };
+use ecsim_groupsync::GroupSync;
 use ecsim_wire::ApiError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
@@ -27,7 +28,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod checkpoint;
@@ -86,15 +87,14 @@ impl WalSync for WalFile {
     }
 }
 
-/// Group commit: one fsync for every commit that completed before it began.
+/// Group commit: one fsync of the WAL for every commit that completed before it began
+/// ([`GroupSync`]).
 ///
-/// Each commit takes a sequence number under the writer lock (`committed`), so numbers follow
-/// commit order. [`GroupCommit::make_durable`] is called after the writer lock is released:
-/// if a finished fsync already covers the number it returns at once; otherwise it queues on
-/// `sync_lock`, checks again (the fsync it waited behind may have covered it), reads the latest
-/// committed number, fsyncs, and records that number as `synced`. Commits that complete while
-/// an fsync runs are covered by the next one, so 32 concurrent committers share a handful of
-/// fsyncs instead of queueing 32 of them behind the writer lock.
+/// Each commit takes its ticket under the writer lock ([`GroupCommit::committed`]), so tickets
+/// follow commit order; [`GroupCommit::make_durable`] is called after the writer lock is
+/// released, so commits that complete while an fsync runs are covered by the next one and 32
+/// concurrent committers share a handful of fsyncs instead of queueing 32 of them behind the
+/// writer lock.
 ///
 /// Checkpoints (off the commit path, [`checkpoint`]) need nothing from this: with
 /// `synchronous=NORMAL` SQLite itself fsyncs the WAL before it copies frames into the database
@@ -104,9 +104,7 @@ impl WalSync for WalFile {
 /// A failed fsync fails the write (`InternalError`) and every write after it: on Linux a
 /// failed fsync may mark the lost pages clean, so a later fsync that succeeds proves nothing.
 struct GroupCommit {
-    committed: AtomicU64,
-    synced: AtomicU64,
-    sync_lock: Mutex<()>,
+    group: GroupSync,
     failed: AtomicBool,
     syncer: Box<dyn WalSync>,
 }
@@ -114,9 +112,7 @@ struct GroupCommit {
 impl GroupCommit {
     fn new(syncer: Box<dyn WalSync>) -> Self {
         Self {
-            committed: AtomicU64::new(0),
-            synced: AtomicU64::new(0),
-            sync_lock: Mutex::new(()),
+            group: GroupSync::new(),
             failed: AtomicBool::new(false),
             syncer,
         }
@@ -131,33 +127,27 @@ impl GroupCommit {
         Ok(())
     }
 
-    /// Called under the writer lock right after a commit: that commit's sequence number.
+    /// Called under the writer lock right after a commit: that commit's ticket.
     fn committed(&self) -> u64 {
-        // SeqCst: the checkpointer's sleep check pairs with it (`Checkpointer::committed`).
-        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+        self.group.changed()
+    }
+
+    /// The newest commit's ticket (the checkpointer's sleep check).
+    fn commits(&self) -> u64 {
+        self.group.changes()
     }
 
     /// Returns once an fsync that began after commit `seq` completed has succeeded.
     fn make_durable(&self, seq: u64) -> StoreResult<()> {
-        if self.synced.load(Ordering::Acquire) >= seq {
-            return self.check_healthy();
-        }
-        let _turn = lock(&self.sync_lock);
         self.check_healthy()?;
-        if self.synced.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
-        // Every commit up to `upto` has finished writing its frames (the number is taken
-        // after the COMMIT returns), so the fsync below covers all of them.
-        let upto = self.committed.load(Ordering::Acquire);
-        if let Err(err) = self.syncer.sync() {
-            self.failed.store(true, Ordering::Release);
-            return Err(StoreError::Internal(format!(
-                "fsync of the WAL failed: {err}"
-            )));
-        }
-        self.synced.fetch_max(upto, Ordering::AcqRel);
-        Ok(())
+        self.group.sync(seq, || {
+            // An fsync that failed while this one queued poisons the WAL for this one too.
+            self.check_healthy()?;
+            self.syncer.sync().map_err(|err| {
+                self.failed.store(true, Ordering::Release);
+                StoreError::Internal(format!("fsync of the WAL failed: {err}"))
+            })
+        })
     }
 }
 

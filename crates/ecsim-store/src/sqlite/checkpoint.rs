@@ -289,7 +289,7 @@ impl Worker {
     }
 
     fn committed(&self) -> u64 {
-        self.durability.committed.load(Ordering::SeqCst)
+        self.durability.commits()
     }
 
     fn count(&self, f: impl FnOnce(&mut CheckpointStats)) {

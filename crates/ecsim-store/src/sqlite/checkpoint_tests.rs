@@ -5,6 +5,7 @@ use super::checkpoint::CheckpointStats;
 use super::*;
 use crate::tests::TempDir;
 use std::sync::Condvar;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 /// A syncer that syncs nothing: these tests are about checkpoints, not power loss.

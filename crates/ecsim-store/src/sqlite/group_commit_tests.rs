@@ -198,7 +198,7 @@ fn commits_that_land_during_an_fsync_share_the_next_one() {
             })
             .collect();
         wait_for("the late commits", || {
-            store.durability.committed.load(Ordering::SeqCst) == 1 + LATE as u64
+            store.durability.commits() == 1 + LATE as u64
         });
         assert!(!first.is_finished(), "returned before its fsync finished");
         assert!(
