@@ -83,7 +83,7 @@ export_once() {
 }
 delete_last_export() {
   local prefix; prefix=$(cat "$WORK/last_export" 2>/dev/null || true)
-  if [ -n "$prefix" ]; then rm -f "$WORK/oss/bench/$prefix"*; fi
+  if [ -n "$prefix" ]; then rm -f "$WORK/oss/bench/${prefix}_"*; fi
 }
 
 echo "load before: $(uptime)"

@@ -15,13 +15,18 @@ plus the original SDK exception.
 """
 from __future__ import annotations
 
+import atexit
 import http.client
 import importlib
 import json
 import re
+import shutil
+import tarfile
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 REGION = "cn-hangzhou"
@@ -271,3 +276,30 @@ def http_request(port: int, method: str, target: str, body: bytes | None = None,
         return RawResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
         conn.close()
+
+
+def export_key(prefix: str, image_id: str, fmt: str = "raw", disk: str = "system") -> str:
+    """The object ExportImage writes for one disk, named as ECS names it:
+    ``{prefix}_{image}_system.raw.tar.gz`` for RAW (a tar.gz of the disk), ``….{fmt}`` otherwise;
+    ``disk`` is ``system`` or ``data_xvdb`` (after the data disk's mount point)."""
+    stem = f"{prefix}_{image_id}_{disk}" if prefix else f"{image_id}_{disk}"
+    return f"{stem}.raw.tar.gz" if fmt == "raw" else f"{stem}.{fmt}"
+
+
+_EXTRACTED = Path(tempfile.mkdtemp(prefix="ecsim-e2e-exports-"))
+atexit.register(shutil.rmtree, _EXTRACTED, ignore_errors=True)
+
+
+def exported_disk(bucket: Path, prefix: str, image_id: str, fmt: str = "raw", disk: str = "system") -> Path:
+    """The exported disk file: the object itself, or for RAW the archive's one member (named as
+    the object without ``.tar.gz``), extracted with Python's tarfile."""
+    obj = bucket / export_key(prefix, image_id, fmt, disk)
+    if fmt != "raw":
+        return obj
+    out = Path(tempfile.mkdtemp(dir=_EXTRACTED))
+    with tarfile.open(obj, "r:gz") as archive:
+        members = archive.getmembers()
+        assert [m.name for m in members] == [obj.name.removesuffix(".tar.gz")], [m.name for m in members]
+        assert members[0].isfile(), members[0]
+        archive.extract(members[0], out, filter="data")
+    return out / members[0].name

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import signer
-from support import (REGION, ApiError, create_image, describe_image, http_request, images,
+from support import (REGION, ApiError, create_image, describe_image, exported_disk, http_request, images,
                      pick_system_image, run_instances, unique, wait_image_status, wait_until)
 
 BASE_URL = os.environ.get("ECSIM_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -242,4 +242,4 @@ def test_a_task_whose_node_is_killed_is_finished_by_the_other(ecsim_factory, tmp
     def digest(p: Path) -> str:
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
-    assert digest(bucket / f"src{source}_system.raw") == digest(bucket / f"cpy{copy_id}_system.raw")
+    assert digest(exported_disk(bucket, "src", source)) == digest(exported_disk(bucket, "cpy", copy_id))

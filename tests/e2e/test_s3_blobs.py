@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from support import REGION, describe_image, wait_image_status, wait_until
+from support import REGION, describe_image, exported_disk, wait_image_status, wait_until
 from test_tasks import (BUCKET, SHANGHAI, assert_same_disk, copy_image, export_image, import_image,
                         make_qcow2, qemu_img, sha256, task_of, wait_task_finished)
 
@@ -104,12 +104,12 @@ def test_import_copy_export_with_blobs_in_s3(ecsim_factory, tmp_path, moto_s3):
 
     export_task = export_image(c, copy_id, "qcow2", prefix="out", region=SHANGHAI)
     wait_task_finished(c, export_task, region=SHANGHAI)
-    exported = bucket / f"out{copy_id}_system.qcow2"
+    exported = exported_disk(bucket, "out", copy_id, "qcow2")
     assert qemu_img("info", exported).returncode == 0
     assert_same_disk(bucket / "disk.qcow2", "qcow2", exported, "qcow2")
     raw_task = export_image(c, image_id, "raw", prefix="raw")
     wait_task_finished(c, raw_task)
-    assert_same_disk(bucket / "disk.qcow2", "qcow2", bucket / f"raw{image_id}_system.raw", "raw")
+    assert_same_disk(bucket / "disk.qcow2", "qcow2", exported_disk(bucket, "raw", image_id), "raw")
 
     # Deleting the source frees its object; the copy's stays and still exports.
     c.call("DeleteImage", RegionId=REGION, ImageId=image_id)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from support import (CLIENT_KINDS, REGION, describe_image, expect_error, pick_system_image, run_instances,
-                     unique, wait_image_status, wait_until)
+from support import (CLIENT_KINDS, REGION, describe_image, expect_error, export_key, exported_disk,
+                     pick_system_image, run_instances, unique, wait_image_status, wait_until)
 
 SHANGHAI = "cn-shanghai"
 BUCKET = "e2e-bucket"
@@ -250,8 +250,8 @@ def test_import_qcow2_and_raw_files_become_available(fast, bucket):
     raw_out = export_image(c, raw_image, "raw", prefix="r")
     wait_task_finished(c, qcow_out)
     wait_task_finished(c, raw_out)
-    assert_same_disk(bucket / "blank.qcow2", "qcow2", bucket / f"q{qcow_image}_system.raw", "raw")
-    assert sha256(bucket / f"r{raw_image}_system.raw") == sha256(bucket / "data.raw")
+    assert_same_disk(bucket / "blank.qcow2", "qcow2", exported_disk(bucket, "q", qcow_image), "raw")
+    assert sha256(exported_disk(bucket, "r", raw_image)) == sha256(bucket / "data.raw")
 
 
 def test_import_with_a_data_disk_stores_both_disks_bytes_and_delete_frees_them(fast, bucket):
@@ -384,7 +384,7 @@ def test_import_vhd_and_vmdk_round_trip(fast, bucket, variant):
     img = wait_image_status(c, image_id, "Available")
     assert img["DiskDeviceMappings"]["DiskDeviceMapping"][0]["Format"] == fmt.upper(), img
     wait_task_finished(c, export_image(c, image_id, "raw"))
-    assert sha256(bucket / f"{image_id}_system.raw") == sha256(raw)
+    assert sha256(exported_disk(bucket, "", image_id)) == sha256(raw)
 
 
 def test_hostile_disk_files_fail_their_import_cleanly(fast, bucket, tmp_path):
@@ -480,11 +480,11 @@ def test_export_formats_pass_qemu_img_info_and_compare(fast, bucket, fmt):
     wait_task_finished(c, task_id)
     export_task = export_image(c, image_id, fmt, prefix="exp")
     attr = wait_task_finished(c, export_task)
-    key = f"exp{image_id}_system.{fmt}"
+    key = export_key("exp", image_id, fmt)
     assert related(attr) == {"OSSBucket": BUCKET, "OSSObject": key, "ImageFormat": fmt.upper()}, attr
     assert attr["TaskAction"] == "ExportImage" and attr["TaskProcess"] == "100%", attr
-    out = bucket / key
-    assert out.is_file(), sorted(p.name for p in bucket.iterdir())
+    assert (bucket / key).is_file(), sorted(p.name for p in bucket.iterdir())
+    out = exported_disk(bucket, "exp", image_id, fmt)
     info = qemu_info(out)
     assert info["format"] == QEMU_FORMAT[fmt], info
     assert info["virtual-size"] == 16 * MIB, info
@@ -492,7 +492,7 @@ def test_export_formats_pass_qemu_img_info_and_compare(fast, bucket, fmt):
     # The image is still Available and exportable again (the lock ended with the task).
     assert describe_image(c, image_id)["Status"] == "Available"
     wait_task_finished(c, export_image(c, image_id))  # default format: raw
-    assert_same_disk(source, "qcow2", bucket / f"{image_id}_system.raw", "raw")
+    assert_same_disk(source, "qcow2", exported_disk(bucket, "", image_id), "raw")
 
 
 def test_export_in_flight_blocks_delete_and_a_second_export_until_cancelled(slow, bucket):
@@ -547,7 +547,7 @@ def test_copy_to_shanghai_has_identical_bytes_and_is_independent(fast, bucket):
     # Byte for byte: export both as raw and compare.
     wait_task_finished(c, export_image(c, image_id, "raw", prefix="src"))
     wait_task_finished(c, export_image(c, copy_id, "raw", prefix="cpy", region=SHANGHAI), SHANGHAI)
-    src_raw, copy_raw = bucket / f"src{image_id}_system.raw", bucket / f"cpy{copy_id}_system.raw"
+    src_raw, copy_raw = exported_disk(bucket, "src", image_id), exported_disk(bucket, "cpy", copy_id)
     assert sha256(src_raw) == sha256(copy_raw)
     assert_same_disk(source, "qcow2", copy_raw, "raw")
 
@@ -561,7 +561,7 @@ def test_copy_to_shanghai_has_identical_bytes_and_is_independent(fast, bucket):
     assert describe_image(c, image_id) is None
     assert describe_image(c, copy_id, SHANGHAI)["Status"] == "Available"
     wait_task_finished(c, export_image(c, copy_id, "qcow2", prefix="again", region=SHANGHAI), SHANGHAI)
-    assert_same_disk(source, "qcow2", bucket / f"again{copy_id}_system.qcow2", "qcow2")
+    assert_same_disk(source, "qcow2", exported_disk(bucket, "again", copy_id, "qcow2"), "qcow2")
 
     # A copy without DestinationRegionId stays in the source region.
     second_id, second_task = import_image(c, "source.qcow2")
@@ -666,7 +666,7 @@ def test_kill_mid_copy_then_restart_finishes_or_fails_cleanly(ecsim_factory, oss
         c = srv.client()
         wait_task_finished(c, export_image(c, source, "raw", prefix="src"))
         wait_task_finished(c, export_image(c, copy_id, "raw", prefix="cpy", region=SHANGHAI), SHANGHAI)
-        assert sha256(bucket / f"src{source}_system.raw") == sha256(bucket / f"cpy{copy_id}_system.raw")
+        assert sha256(exported_disk(bucket, "src", source)) == sha256(exported_disk(bucket, "cpy", copy_id))
     else:
         assert final["Status"] == "CreateFailed", final
         assert attr["TaskStatus"] == "Failed" and progress_item(attr)["ErrorMsg"], attr
@@ -690,7 +690,7 @@ def test_kill_mid_import_then_restart_finishes_or_fails_cleanly(ecsim_factory, o
     if final["Status"] == "Available":
         assert attr["TaskStatus"] == "Finished", attr
         wait_task_finished(c, export_image(c, image_id, "raw"))
-        assert sha256(bucket / f"{image_id}_system.raw") == sha256(disk)
+        assert sha256(exported_disk(bucket, "", image_id)) == sha256(disk)
     else:
         assert final["Status"] == "CreateFailed", final
         assert attr["TaskStatus"] == "Failed" and progress_item(attr)["ErrorMsg"], attr
@@ -711,8 +711,8 @@ def test_kill_mid_export_then_restart_leaves_only_the_finished_object(ecsim_fact
     assert describe_image(c, image_id)["Status"] == "Available"
     expected = ["source.qcow2"]
     if attr["TaskStatus"] == "Finished":
-        expected.append(f"{image_id}_system.raw")
-        assert_same_disk(source, "qcow2", bucket / f"{image_id}_system.raw", "raw")
+        expected.append(export_key("", image_id))
+        assert_same_disk(source, "qcow2", exported_disk(bucket, "", image_id), "raw")
     else:
         assert progress_item(attr)["ErrorMsg"], attr
     # Whatever the outcome, the bucket holds no half-written file of the killed attempt.

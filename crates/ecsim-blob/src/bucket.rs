@@ -15,9 +15,11 @@
 use crate::checksum::Algorithm;
 use crate::store::BlobInfo;
 use crate::transfer::{self, AtomicFile, CopyError, Transfer};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The longest object key OSS accepts, in bytes.
@@ -310,6 +312,61 @@ impl OssRoot {
         )?;
         out.commit().map_err(OssError::Io)?;
         Ok(BlobInfo { size, checksum })
+    }
+}
+
+impl OssRoot {
+    /// Writes `src` (`size` bytes) as a gzip-compressed tar archive holding one regular file,
+    /// `member`: how ECS hands out a RAW export (`{ImageId}_system.raw.tar.gz`). The transfer's
+    /// controls (progress, throttle, cancellation) count the archived bytes, not the compressed
+    /// ones, so an export's progress is the disk's. On error or cancellation no object appears.
+    pub fn write_tar_gz_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        member: &str,
+        size: u64,
+        src: &mut dyn Read,
+        ctl: &mut Transfer<'_>,
+    ) -> Result<(), OssError> {
+        const BLOCK: u64 = 512;
+        let mut out = self.create_object(bucket, key)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_path(member).map_err(OssError::Io)?;
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        header.set_cksum();
+        {
+            let file = out.file_mut().map_err(OssError::Io)?;
+            // Level 1: a disk image is mostly zeros or already-dense data; higher levels cost
+            // several times the CPU for a few percent.
+            let mut gz = GzEncoder::new(io::BufWriter::new(file), Compression::fast());
+            gz.write_all(header.as_bytes()).map_err(OssError::Io)?;
+            let (archived, _) =
+                transfer::pump(src, ctl, Algorithm::DEFAULT, &mut |data| gz.write_all(data))?;
+            if archived != size {
+                return Err(OssError::Io(io::Error::other(format!(
+                    "{member}: read {archived} bytes, expected {size}"
+                ))));
+            }
+            // The member's last block is padded, and two zero blocks end the archive.
+            let padding = (BLOCK - size % BLOCK) % BLOCK + 2 * BLOCK;
+            io::copy(&mut io::repeat(0).take(padding), &mut gz).map_err(OssError::Io)?;
+            gz.finish()
+                .and_then(|buffered| {
+                    buffered
+                        .into_inner()
+                        .map_err(io::IntoInnerError::into_error)
+                })
+                .map_err(OssError::Io)?;
+        }
+        out.commit().map_err(OssError::Io)
     }
 }
 

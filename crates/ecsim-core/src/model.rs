@@ -320,17 +320,29 @@ pub enum TaskWork {
         object: String,
         declared_format: Option<String>,
     },
-    /// The image's blob converted into `--oss-root/bucket/object`.
+    /// The image's blob converted into `--oss-root/bucket/object`, and each data disk with
+    /// bytes of its own into its object.
     Export {
         bucket: String,
         object: String,
         format: String,
+        /// Tasks recorded before data disks were exported have none.
+        #[serde(default)]
+        data_disks: Vec<ExportedDisk>,
     },
     /// The source image's blob into the copy's blob, in the copy's region.
     Copy {
         source_region: String,
         source_image_id: String,
     },
+}
+
+/// A data disk an ExportImage writes: its position in the image's disk mappings and the
+/// object it becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedDisk {
+    pub position: usize,
+    pub object: String,
 }
 
 /// A long-running, durable unit of work: ImportImage, ExportImage, CopyImage. A worker holds a

@@ -11,7 +11,9 @@ use crate::blobs::{blob_id, image_blob_of};
 use crate::state::AppState;
 use ecsim_blob::{Algorithm, AtomicFile, BlobId, DiskFormat, QemuError, Transfer};
 use ecsim_core::Millis;
-use ecsim_core::model::{DiskType, Image, ImageStatus, Task, TaskStatus, TaskWork};
+use ecsim_core::model::{
+    DiskMapping, DiskType, ExportedDisk, Image, ImageStatus, Task, TaskStatus, TaskWork,
+};
 use ecsim_wire::ApiError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -235,7 +237,8 @@ fn work(app: &AppState, task: &Task, cancel: &AtomicBool) -> Outcome {
             bucket,
             object,
             format,
-        } => export(app, task, bucket, object, format, cancel),
+            data_disks,
+        } => export(app, task, bucket, object, data_disks, format, cancel),
         TaskWork::Copy {
             source_region,
             source_image_id,
@@ -379,112 +382,170 @@ fn import(
     Outcome::Done { disks: written }
 }
 
+/// One disk an export writes: its bytes, its object, and the format recorded for it.
+struct ExportDisk<'a> {
+    blob: BlobId,
+    object: &'a str,
+    recorded: Option<DiskFormat>,
+}
+
 fn export(
     app: &AppState,
     task: &Task,
     bucket: &str,
     object: &str,
+    data_disks: &[ExportedDisk],
     format: &str,
     cancel: &AtomicBool,
 ) -> Outcome {
     let (Some(oss), Some(target)) = (app.oss.as_ref(), DiskFormat::parse_export(format)) else {
         return failed("InvalidOSSBucket.NotFound", "no --oss-root is configured");
     };
-    let src = match blob_id(&task.region_id, &task.resource_id) {
-        Ok(id) => id,
-        Err(e) => return failed("InternalError", e),
-    };
-    let local = match app.blobs.local(&src) {
-        Ok(l) => l,
-        Err(e) => return failed("ExportImageFailed", e),
-    };
-    // The format recorded at import wins: a fixed VHD reads as raw to `qemu-img info`.
-    let recorded = app
+    let mappings = app
         .store
         .read(|tx| Ok(tx.image(&task.region_id, &task.resource_id)?))
         .ok()
         .flatten()
-        .and_then(|i| {
-            i.disk_mappings
-                .into_iter()
-                .find(|m| m.kind == ecsim_core::model::DiskType::System)
-        })
-        .and_then(|m| DiskFormat::parse_import(&m.format));
-    let inspected = || app.qemu.inspect(local.path()).map(|i| i.disk_format());
-    let source_format = match recorded.map_or_else(inspected, |f| Ok(Some(f))) {
-        Ok(Some(f)) => f,
-        Ok(None) => {
-            return failed(
-                "ExportImageFailed",
-                "the image's disk format is not exportable",
-            );
-        }
-        Err(e) => return failed("ExportImageFailed", e),
+        .map(|i| i.disk_mappings)
+        .unwrap_or_default();
+    // The format recorded at import wins: a fixed VHD reads as raw to `qemu-img info`.
+    let recorded = |m: &DiskMapping| DiskFormat::parse_import(&m.format);
+    let mut disks = Vec::with_capacity(1 + data_disks.len());
+    let system = match blob_id(&task.region_id, &task.resource_id) {
+        Ok(id) => id,
+        Err(e) => return failed("InternalError", e),
     };
-    // A redo after a crash: the killed attempt's half-written object is of no use.
-    if let Err(err) = oss.sweep_dead_temps(bucket, object) {
-        tracing::warn!(error = %err, task = %task.id, "sweeping unfinished exports failed");
-    }
-    let total = app.blobs.size(&src).unwrap_or(0);
-    let mut rep = reporter(app, task, total, cancel);
-    let mut progress = |done: u64| rep.report(done);
-    let converted = if app.settings.task_bytes_per_second.is_some() {
-        // qemu-img cannot be slowed down; convert to a scratch file, then copy it out at the
-        // configured rate so the export's progress can be watched.
-        let scratch_path = app.settings.data_dir.join("scratch").join(format!(
-            "{}.{}",
-            task.id,
-            target.extension()
-        ));
-        if let Some(dir) = scratch_path.parent()
-            && let Err(e) = std::fs::create_dir_all(dir)
-        {
-            return failed("ExportImageFailed", e);
+    disks.push(ExportDisk {
+        blob: system,
+        object,
+        recorded: mappings
+            .iter()
+            .find(|m| m.kind == DiskType::System)
+            .and_then(recorded),
+    });
+    for disk in data_disks {
+        let key = crate::blobs::disk_blob_key(&task.resource_id, disk.position);
+        match blob_id(&task.region_id, &key) {
+            Ok(blob) => disks.push(ExportDisk {
+                blob,
+                object: &disk.object,
+                recorded: mappings.get(disk.position).and_then(recorded),
+            }),
+            Err(e) => return failed("InternalError", e),
         }
-        let scratch = match AtomicFile::create(&scratch_path) {
-            Ok(f) => f,
+    }
+    let total = disks
+        .iter()
+        .map(|d| app.blobs.size(&d.blob).unwrap_or(0))
+        .sum();
+    let mut rep = reporter(app, task, total, cancel);
+    let mut offset = 0;
+    for disk in &disks {
+        let local = match app.blobs.local(&disk.blob) {
+            Ok(l) => l,
             Err(e) => return failed("ExportImageFailed", e),
         };
-        let mut plain = Transfer::new().cancel_on(cancel);
-        let result = app
-            .qemu
-            .convert(
-                local.path(),
-                source_format,
-                scratch.path(),
-                target,
-                &mut plain,
-            )
-            .map_err(|e| e.to_string())
-            .and_then(|()| std::fs::File::open(scratch.path()).map_err(|e| e.to_string()))
-            .and_then(|mut file| {
-                let mut ctl = Transfer::new()
-                    .cancel_on(cancel)
-                    .on_progress(&mut progress)
-                    .throttle(app.settings.task_bytes_per_second);
-                oss.write_object(bucket, object, &mut file, &mut ctl)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
-        drop(scratch);
-        result
-    } else {
-        let out = match oss.create_object(bucket, object) {
-            Ok(f) => f,
-            Err(e) => return failed("InvalidOSSBucket.NotFound", e),
+        let inspected = || app.qemu.inspect(local.path()).map(|i| i.disk_format());
+        let source_format = match disk.recorded.map_or_else(inspected, |f| Ok(Some(f))) {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                return failed(
+                    "ExportImageFailed",
+                    "the image's disk format is not exportable",
+                );
+            }
+            Err(e) => return failed("ExportImageFailed", e),
         };
-        let mut ctl = Transfer::new().cancel_on(cancel).on_progress(&mut progress);
-        let dst_path = out.path().to_path_buf();
-        app.qemu
-            .convert(local.path(), source_format, &dst_path, target, &mut ctl)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.commit().map_err(|e| e.to_string()))
-    };
-    match converted {
-        Ok(()) => Outcome::Done { disks: Vec::new() },
-        Err(_) if cancel.load(Ordering::SeqCst) => Outcome::Cancelled,
-        Err(e) => failed("ExportImageFailed", e),
+        // A redo after a crash: the killed attempt's half-written object is of no use.
+        if let Err(err) = oss.sweep_dead_temps(bucket, disk.object) {
+            tracing::warn!(error = %err, task = %task.id, "sweeping unfinished exports failed");
+        }
+        let mut progress = |done: u64| rep.report(offset + done);
+        let exported = export_disk(
+            app,
+            task,
+            (bucket, disk.object),
+            (local.path(), source_format),
+            target,
+            &mut progress,
+            cancel,
+        );
+        match exported {
+            Ok(()) => offset += app.blobs.size(&disk.blob).unwrap_or(0),
+            Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
+            Err(e) => return failed("ExportImageFailed", e),
+        }
     }
+    Outcome::Done { disks: Vec::new() }
+}
+
+/// Writes one disk's bytes (`source`, in its format) as the object `bucket/object` in `target`.
+fn export_disk(
+    app: &AppState,
+    task: &Task,
+    (bucket, object): (&str, &str),
+    (source, source_format): (&std::path::Path, DiskFormat),
+    target: DiskFormat,
+    progress: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> Result<(), String> {
+    let Some(oss) = app.oss.as_ref() else {
+        return Err("no --oss-root is configured".into());
+    };
+    let error = |e: &dyn std::fmt::Display| e.to_string();
+    // qemu-img cannot be slowed down, and a tar archive needs its member's size first: both
+    // convert to a scratch file, then stream it out (at the configured rate).
+    let scratch_of = |format: DiskFormat| -> Result<AtomicFile, String> {
+        let path = app.settings.data_dir.join("scratch").join(format!(
+            "{}.{}",
+            task.id,
+            format.extension()
+        ));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| error(&e))?;
+        }
+        let scratch = AtomicFile::create(&path).map_err(|e| error(&e))?;
+        let mut plain = Transfer::new().cancel_on(cancel);
+        app.qemu
+            .convert(source, source_format, scratch.path(), format, &mut plain)
+            .map_err(|e| error(&e))?;
+        Ok(scratch)
+    };
+    let mut ctl = Transfer::new()
+        .cancel_on(cancel)
+        .on_progress(progress)
+        .throttle(app.settings.task_bytes_per_second);
+    if target == DiskFormat::Raw {
+        let scratch = if source_format == DiskFormat::Raw {
+            None
+        } else {
+            Some(scratch_of(DiskFormat::Raw)?)
+        };
+        let raw = scratch.as_ref().map_or(source, AtomicFile::path);
+        let mut file = std::fs::File::open(raw).map_err(|e| error(&e))?;
+        let size = file.metadata().map_err(|e| error(&e))?.len();
+        let member = object
+            .strip_suffix(crate::handlers::tasks::RAW_ARCHIVE_SUFFIX)
+            .unwrap_or(object);
+        let member = member.rsplit('/').next().unwrap_or(member);
+        return oss
+            .write_tar_gz_object(bucket, object, member, size, &mut file, &mut ctl)
+            .map_err(|e| error(&e));
+    }
+    if app.settings.task_bytes_per_second.is_some() {
+        let scratch = scratch_of(target)?;
+        let mut file = std::fs::File::open(scratch.path()).map_err(|e| error(&e))?;
+        return oss
+            .write_object(bucket, object, &mut file, &mut ctl)
+            .map(|_| ())
+            .map_err(|e| error(&e));
+    }
+    let out = oss.create_object(bucket, object).map_err(|e| error(&e))?;
+    let dst_path = out.path().to_path_buf();
+    app.qemu
+        .convert(source, source_format, &dst_path, target, &mut ctl)
+        .map_err(|e| error(&e))?;
+    out.commit().map_err(|e| error(&e))
 }
 
 /// One blob a copy clones: the source's and the copy's key, and the source's checksum when

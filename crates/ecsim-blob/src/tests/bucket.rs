@@ -204,3 +204,69 @@ fn writes_objects_atomically() {
         Err(OssError::BucketNotFound(_))
     ));
 }
+
+/// A RAW export is a `.tar.gz` holding the disk: GNU tar and gzip read it back byte for byte,
+/// and the progress counts the disk's bytes, not the compressed ones.
+#[test]
+fn writes_tar_gz_objects_that_tar_extracts() {
+    let (tmp, root) = setup();
+    // Not a multiple of 512: the archive pads the member's last block.
+    let mut data = pattern(300 * 1024 + 7);
+    data.extend(std::iter::repeat_n(0u8, 1 << 20));
+    let mut reports = Vec::new();
+    let mut record = |n| reports.push(n);
+    root.write_tar_gz_object(
+        "bucket",
+        "exp_m-1_system.raw.tar.gz",
+        "exp_m-1_system.raw",
+        data.len() as u64,
+        &mut data.as_slice(),
+        &mut Transfer::new().on_progress(&mut record),
+    )
+    .expect("write");
+    assert_progress(&reports, data.len() as u64);
+    let object = tmp.path().join("oss/bucket/exp_m-1_system.raw.tar.gz");
+    let compressed = fs::metadata(&object).expect("object").len();
+    assert!(
+        compressed < data.len() as u64 / 2,
+        "{compressed} bytes: the zeros were not compressed"
+    );
+    let out = tmp.path().join("extracted");
+    fs::create_dir(&out).expect("mkdir");
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&object)
+        .arg("-C")
+        .arg(&out)
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "tar -xzf failed: {status}");
+    let names: Vec<_> = fs::read_dir(&out)
+        .expect("ls")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    assert_eq!(names, vec!["exp_m-1_system.raw"]);
+    assert_eq!(
+        fs::read(out.join("exp_m-1_system.raw")).expect("read"),
+        data
+    );
+
+    // A source shorter than announced leaves nothing behind.
+    let err = root
+        .write_tar_gz_object(
+            "bucket",
+            "short.raw.tar.gz",
+            "short.raw",
+            10,
+            &mut [1u8; 4].as_slice(),
+            &mut Transfer::new(),
+        )
+        .expect_err("short source");
+    assert!(matches!(err, OssError::Io(_)), "{err}");
+    let names: Vec<_> = fs::read_dir(tmp.path().join("oss/bucket"))
+        .expect("ls")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "dir")
+        .collect();
+    assert_eq!(names, vec!["exp_m-1_system.raw.tar.gz"]);
+}

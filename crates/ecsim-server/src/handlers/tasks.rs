@@ -10,8 +10,8 @@ use ecsim_core::Millis;
 use ecsim_core::clock::{format_minutes, parse_time};
 use ecsim_core::ids::new_id;
 use ecsim_core::model::{
-    Architecture, BootMode, DiskMapping, DiskType, Image, ImageStatus, OsType, ResourceType, Task,
-    TaskAction, TaskStatus, TaskWork,
+    Architecture, BootMode, DiskMapping, DiskType, ExportedDisk, Image, ImageStatus, OsType,
+    ResourceType, Task, TaskAction, TaskStatus, TaskWork,
 };
 use ecsim_core::validate;
 use ecsim_store::{TaskQuery, Tx};
@@ -291,6 +291,38 @@ pub fn import_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
+/// The object ExportImage writes for one disk (`system`, or `data_xvdb` after the data disk's
+/// mount point), named as ECS names them: `{OSSPrefix}_{ImageId}_system.raw.tar.gz` for RAW
+/// (a gzip-compressed tar archive of the disk, as ECS hands it out), `….{format}` for the
+/// other formats; without a prefix, `{ImageId}_system…`.
+pub(crate) fn export_object(
+    prefix: &str,
+    image_id: &str,
+    disk: &str,
+    format: DiskFormat,
+) -> String {
+    let stem = if prefix.is_empty() {
+        format!("{image_id}_{disk}")
+    } else {
+        format!("{prefix}_{image_id}_{disk}")
+    };
+    match format {
+        DiskFormat::Raw => format!("{stem}.raw{RAW_ARCHIVE_SUFFIX}"),
+        other => format!("{stem}.{}", other.extension()),
+    }
+}
+
+/// What a RAW export's object name ends with; the archive's one member is the name without it.
+pub(crate) const RAW_ARCHIVE_SUFFIX: &str = ".tar.gz";
+
+/// `data_xvdb` for a data disk mounted at `/dev/xvdb`; `data_disk2` for one without a device.
+fn data_disk_label(device: &str, position: usize) -> String {
+    match device.rsplit('/').next().filter(|d| !d.is_empty()) {
+        Some(name) => format!("data_{name}"),
+        None => format!("data_disk{position}"),
+    }
+}
+
 fn valid_prefix(prefix: &str) -> bool {
     (1..=30).contains(&prefix.len()) && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -336,11 +368,24 @@ pub fn export_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                 "The specified Image is being exported. You can use the DescribeTasks API to check the status of existing tasks.",
             ));
         }
-        let object_key = format!("{prefix}{}_system.{}", image.id, format.extension());
+        let object_key = export_object(prefix, &image.id, "system", format);
+        // Data disks with bytes of their own (imported ones); one made from no bytes has
+        // nothing to export.
+        let data_disks = image
+            .disk_mappings
+            .iter()
+            .enumerate()
+            .filter(|(position, m)| *position > 0 && m.blob_sha256.is_some())
+            .map(|(position, m)| ExportedDisk {
+                position,
+                object: export_object(prefix, &image.id, &data_disk_label(&m.device, position), format),
+            })
+            .collect();
         let work = TaskWork::Export {
             bucket: bucket.to_string(),
             object: object_key,
             format: format.ecs_name().to_string(),
+            data_disks,
         };
         let task = new_task(ctx, ctx.region_id(), TaskAction::ExportImage, &image.id, work);
         tx.put_task(&task)?;
@@ -613,11 +658,12 @@ pub fn describe_task_attribute(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
             bucket,
             object,
             format,
-        } => vec![
-            ("OSSBucket", bucket.clone()),
-            ("OSSObject", object.clone()),
-            ("ImageFormat", format.clone()),
-        ],
+            data_disks,
+        } => std::iter::once(("OSSBucket", bucket.clone()))
+            .chain(std::iter::once(("OSSObject", object.clone())))
+            .chain(data_disks.iter().map(|d| ("OSSObject", d.object.clone())))
+            .chain(std::iter::once(("ImageFormat", format.clone())))
+            .collect(),
         TaskWork::Copy {
             source_region,
             source_image_id,

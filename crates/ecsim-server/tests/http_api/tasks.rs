@@ -44,6 +44,26 @@ impl Oss {
         self.put(key, &bytes)
     }
 
+    /// The disk inside the RAW export `{name}.tar.gz`: the archive's one member, `name`.
+    fn raw_export(&self, name: &str) -> Vec<u8> {
+        let path = self.bucket().join(format!("{name}.tar.gz"));
+        let file = std::fs::File::open(&path)
+            .unwrap_or_else(|e| panic!("no export at {}: {e}", path.display()));
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut members = archive.entries().expect("a tar archive");
+        let mut member = members.next().expect("one member").expect("readable");
+        assert_eq!(
+            member.path().expect("a path").to_string_lossy(),
+            name,
+            "the member is named after the disk"
+        );
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut bytes).expect("member reads");
+        drop(member);
+        assert!(members.next().is_none(), "one member only");
+        bytes
+    }
+
     fn put(&self, key: &str, bytes: &[u8]) -> PathBuf {
         let path = self.bucket().join(key);
         if let Some(dir) = path.parent() {
@@ -608,7 +628,7 @@ async fn export_image_bucket_format_and_prefix_are_validated() {
             ("OSSBucket".to_string(), BUCKET.to_string()),
             (
                 "OSSObject".to_string(),
-                format!("{}{image}_system.qcow2", "P1".repeat(15))
+                format!("{}_{image}_system.qcow2", "P1".repeat(15))
             ),
             ("ImageFormat".to_string(), "QCOW2".to_string()),
         ]
@@ -976,7 +996,10 @@ async fn a_second_export_of_the_same_image_is_refused_while_one_is_open() {
         related(&attr),
         vec![
             ("OSSBucket".to_string(), BUCKET.to_string()),
-            ("OSSObject".to_string(), format!("{image}_system.raw")),
+            (
+                "OSSObject".to_string(),
+                format!("{image}_system.raw.tar.gz")
+            ),
             ("ImageFormat".to_string(), "RAW".to_string()),
         ],
         "raw is the default format"
@@ -1019,7 +1042,7 @@ async fn exports_write_every_format_under_the_prefix() {
             .clone();
         let attr = wait_task_done(&app, REGION, &str_of(&task)).await;
         assert_eq!(attr["TaskStatus"], "Finished", "{format}: {attr}");
-        let path = oss.bucket().join(format!("exp{image}_system.{format}"));
+        let path = oss.bucket().join(format!("exp_{image}_system.{format}"));
         let bytes = std::fs::read(&path)
             .unwrap_or_else(|e| panic!("{format}: no export at {}: {e}", path.display()));
         assert_eq!(&bytes[..head.len()], head, "{format} file header");
@@ -1029,7 +1052,7 @@ async fn exports_write_every_format_under_the_prefix() {
         wait_task_done(&app, REGION, &task).await["TaskStatus"],
         "Finished"
     );
-    let raw = std::fs::read(oss.bucket().join(format!("{image}_system.raw"))).expect("raw export");
+    let raw = oss.raw_export(&format!("{image}_system.raw"));
     assert_eq!(raw.len(), 8 * MIB, "a raw export is the whole virtual disk");
     assert!(
         raw.starts_with(b"ecsim system image"),
@@ -1043,8 +1066,8 @@ async fn exports_write_every_format_under_the_prefix() {
     names.sort();
     let mut expected: Vec<String> = ["qcow2", "vdi", "vhd", "vmdk"]
         .iter()
-        .map(|f| format!("exp{image}_system.{f}"))
-        .chain([format!("{image}_system.raw")])
+        .map(|f| format!("exp_{image}_system.{f}"))
+        .chain([format!("{image}_system.raw.tar.gz")])
         .collect();
     expected.sort();
     assert_eq!(names, expected);
@@ -1563,7 +1586,11 @@ async fn cancel_task_on_finished_tasks_is_an_incorrect_status() {
         status_in(&app, REGION, &image).await.as_deref(),
         Some("Available")
     );
-    assert!(oss.bucket().join(format!("{image}_system.raw")).is_file());
+    assert!(
+        oss.bucket()
+            .join(format!("{image}_system.raw.tar.gz"))
+            .is_file()
+    );
 }
 
 #[tokio::test]
@@ -1862,7 +1889,7 @@ async fn deleting_the_source_of_a_queued_copy_does_not_break_the_copy() {
         wait_task_done(&app, SHANGHAI, &str_of(&export_task)).await["TaskStatus"],
         "Finished"
     );
-    let raw = std::fs::read(oss.bucket().join(format!("{copy_id}_system.raw"))).expect("export");
+    let raw = oss.raw_export(&format!("{copy_id}_system.raw"));
     assert_eq!(raw.len(), 8 * MIB);
     assert!(raw.starts_with(b"ecsim system image"));
 }
@@ -1946,6 +1973,80 @@ async fn import_image_with_a_data_disk_makes_a_two_disk_image() {
         ],
         "{shown}"
     );
+}
+
+/// ECS writes one object per disk: `{prefix}_{image}_system.raw.tar.gz` and, for a data disk
+/// mounted at /dev/xvdb, `{prefix}_{image}_data_xvdb.raw.tar.gz`; each holds its disk's bytes.
+#[tokio::test]
+async fn exports_write_each_data_disk_as_its_own_object() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    let system = std::fs::read(oss.put_raw("system.raw", 4096)).expect("system");
+    let data: Vec<u8> = (0..12_288u32).map(|i| (i % 199) as u8).collect();
+    oss.put("data.raw", &data);
+    let body = app
+        .call("ImportImage")
+        .region()
+        .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
+        .param("DiskDeviceMapping.1.OSSObject", "system.raw")
+        .param("DiskDeviceMapping.2.OSSBucket", BUCKET)
+        .param("DiskDeviceMapping.2.OSSObject", "data.raw")
+        .send()
+        .await
+        .ok();
+    let image = str_of(&body["ImageId"]);
+    assert_eq!(
+        wait_task_done(&app, REGION, &str_of(&body["TaskId"])).await["TaskStatus"],
+        "Finished"
+    );
+    let task = app
+        .call("ExportImage")
+        .region()
+        .param("ImageId", &image)
+        .param("OSSBucket", BUCKET)
+        .param("OSSPrefix", "bak")
+        .send()
+        .await
+        .ok()["TaskId"]
+        .clone();
+    let attr = wait_task_done(&app, REGION, &str_of(&task)).await;
+    assert_eq!(attr["TaskStatus"], "Finished", "{attr}");
+    assert_eq!(
+        related(&attr),
+        vec![
+            ("OSSBucket".to_string(), BUCKET.to_string()),
+            (
+                "OSSObject".to_string(),
+                format!("bak_{image}_system.raw.tar.gz")
+            ),
+            (
+                "OSSObject".to_string(),
+                format!("bak_{image}_data_xvdb.raw.tar.gz")
+            ),
+            ("ImageFormat".to_string(), "RAW".to_string()),
+        ]
+    );
+    assert_eq!(oss.raw_export(&format!("bak_{image}_system.raw")), system);
+    assert_eq!(oss.raw_export(&format!("bak_{image}_data_xvdb.raw")), data);
+    // Other formats are plain disk files, one per disk too.
+    let task = app
+        .call("ExportImage")
+        .region()
+        .param("ImageId", &image)
+        .param("OSSBucket", BUCKET)
+        .param("ImageFormat", "qcow2")
+        .send()
+        .await
+        .ok()["TaskId"]
+        .clone();
+    let attr = wait_task_done(&app, REGION, &str_of(&task)).await;
+    assert_eq!(attr["TaskStatus"], "Finished", "{attr}");
+    for disk in ["system", "data_xvdb"] {
+        let bytes = std::fs::read(oss.bucket().join(format!("{image}_{disk}.qcow2")))
+            .unwrap_or_else(|e| panic!("{disk}: {e}"));
+        assert_eq!(&bytes[..4], b"QFI\xfb", "{disk} is qcow2");
+    }
 }
 
 #[tokio::test]
