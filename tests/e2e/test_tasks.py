@@ -274,6 +274,12 @@ def test_import_with_a_data_disk_stores_both_disks_bytes_and_delete_frees_them(f
     blobs = fast.data_dir / "blobs" / REGION
     assert sha256(blobs / image_id) == sha256(bucket / "system.raw")
     assert sha256(blobs / f"{image_id}.disk1") == sha256(bucket / "data.qcow2")
+    # ExportImage writes one object per disk, the data disk's named after its mount point.
+    attr = wait_task_finished(c, export_image(c, image_id, prefix="bak"))
+    objects = [i["Value"] for i in progress_item(attr)["RelatedItemSet"]["RelatedItem"] if i["Name"] == "OSSObject"]
+    assert objects == [export_key("bak", image_id), export_key("bak", image_id, disk="data_xvdb")], attr
+    assert sha256(exported_disk(bucket, "bak", image_id)) == sha256(bucket / "system.raw")
+    assert_same_disk(bucket / "data.qcow2", "qcow2", exported_disk(bucket, "bak", image_id, disk="data_xvdb"), "raw")
     c.call("DeleteImage", RegionId=REGION, ImageId=image_id)
     assert not (blobs / image_id).exists() and not (blobs / f"{image_id}.disk1").exists()
 
