@@ -213,3 +213,22 @@ def test_modify_image_attribute(tea, system_image):
 
     expect_error(lambda: tea.call("ModifyImageAttribute", RegionId=REGION, ImageId="m-doesnotexist0000000",
                                   ImageName=unique("x")), 404, "InvalidImageId.NotFound")
+
+
+def test_describe_image_from_family_through_both_sdk_generations(ecsim, system_image):
+    """The newest Available own image of a family, as one `Image` object; `{}` when none."""
+    family = unique("fam")
+    tea, classic = ecsim.client("tea-v3"), ecsim.client("classic")
+    for c in (tea, classic):
+        assert not c.call("DescribeImageFromFamily", RegionId=REGION, ImageFamily=family).get("Image"), c
+    [src] = run_instances(tea, system_image)
+    first = create_image(tea, InstanceId=src, ImageFamily=family)
+    wait_image_status(tea, first)
+    second = create_image(tea, InstanceId=src, ImageFamily=family)
+    wait_image_status(tea, second)
+    for c in (tea, classic):
+        image = c.call("DescribeImageFromFamily", RegionId=REGION, ImageFamily=family)["Image"]
+        assert image["ImageId"] == second and image["ImageFamily"] == family, image
+        assert image["Status"] == "Available" and image["ImageOwnerAlias"] == "self", image
+    tea.call("DeleteImage", RegionId=REGION, ImageId=second)
+    assert tea.call("DescribeImageFromFamily", RegionId=REGION, ImageFamily=family)["Image"]["ImageId"] == first

@@ -107,6 +107,14 @@ pub const ACTIONS: &[Action] = &[
         params::DESCRIBE_IMAGES
     ),
     action!(
+        "DescribeImageFromFamily",
+        Get,
+        "*",
+        Required,
+        handlers::images::describe_image_from_family,
+        params::DESCRIBE_IMAGE_FROM_FAMILY
+    ),
+    action!(
         "CreateImage",
         Create,
         "image/*",

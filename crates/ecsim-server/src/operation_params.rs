@@ -127,6 +127,15 @@ pub const DESCRIBE_ZONES: &[Param] = &[
     ),
 ];
 
+pub const DESCRIBE_IMAGE_FROM_FAMILY: &[Param] = &[
+    REGION,
+    req(
+        "ImageFamily",
+        Str,
+        "Family whose newest Available custom image to show.",
+    ),
+];
+
 pub const DESCRIBE_IMAGES: &[Param] = &[
     REGION,
     p(

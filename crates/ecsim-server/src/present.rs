@@ -62,6 +62,41 @@ impl Serialize for ImagesPage {
     }
 }
 
+/// DescribeImageFromFamily's body: `Image` is the family's newest Available image, or an empty
+/// object when there is none (spec §3.14), never an error.
+pub struct FamilyImage {
+    pub image: Option<ImageView>,
+    pub caller: AccountId,
+    pub now: Millis,
+}
+
+impl Serialize for FamilyImage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("DescribeImageFromFamilyResponse", 1)?;
+        match &self.image {
+            Some(view) => out.serialize_field(
+                "Image",
+                &ImageFields {
+                    view,
+                    caller: self.caller,
+                    now: self.now,
+                },
+            )?,
+            None => out.serialize_field("Image", &NoImage)?,
+        }
+        out.end()
+    }
+}
+
+/// `{}`.
+struct NoImage;
+
+impl Serialize for NoImage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_struct("Image", 0)?.end()
+    }
+}
+
 /// One image as `caller` sees it at `now`.
 struct ImageFields<'a> {
     view: &'a ImageView,

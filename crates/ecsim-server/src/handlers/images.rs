@@ -3,7 +3,7 @@
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
 use crate::blobs::{self, SourceBlob};
-use crate::present::{ImageView, ImagesPage, object};
+use crate::present::{FamilyImage, ImageView, ImagesPage, object};
 use crate::state::AppState;
 use ecsim_blob::{BlobId, CloneJob};
 use ecsim_core::catalog;
@@ -192,6 +192,64 @@ fn creating_task_percent(tx: &mut dyn Tx, image: &Image) -> Result<Option<u64>, 
     Ok(Some(0))
 }
 
+/// The images as DescribeImages shows them to the caller, with their listing extras.
+fn image_views(
+    ctx: &Ctx<'_>,
+    tx: &mut dyn Tx,
+    images: Vec<Image>,
+) -> Result<Vec<ImageView>, ApiError> {
+    let ids: Vec<String> = images.iter().map(|i| i.id.clone()).collect();
+    // Share counts show only on the caller's own images.
+    let any_own = images.iter().any(|i| i.owner == Some(ctx.account()));
+    let extras = tx.image_listing_extras(ctx.region_id(), &ids, any_own)?;
+    let mut shown = Vec::with_capacity(images.len());
+    for (image, extra) in images.into_iter().zip(extras) {
+        let task_percent = creating_task_percent(tx, &image)?;
+        let shared_accounts = if image.owner == Some(ctx.account()) {
+            extra.shared_accounts
+        } else {
+            0
+        };
+        shown.push(ImageView {
+            image,
+            tags: extra.tags,
+            in_use: extra.in_use,
+            shared_accounts,
+            task_percent,
+        });
+    }
+    Ok(shown)
+}
+
+/// The caller's newest Available custom image of `ImageFamily` in the region. As ECS documents
+/// it, only the caller's own images count (public, shared and community images are not
+/// queried; RunInstances' `ImageFamily` also takes system and shared ones), and a family with
+/// none answers an empty `Image`.
+pub fn describe_image_from_family(ctx: &Ctx<'_>) -> Result<FamilyImage, ApiError> {
+    let family = required(ctx.params, "ImageFamily")?;
+    let query = ImageQuery {
+        caller: ctx.account(),
+        region_id: ctx.region_id().to_string(),
+        family: Some(family.to_string()),
+        owners: OwnerSet {
+            own: true,
+            ..OwnerSet::default()
+        },
+        statuses: vec![ImageStatus::Available],
+        limit: 1,
+        ..Default::default()
+    };
+    let image = ctx.app.store.read(|tx| {
+        let newest = tx.find_images(&query)?.items;
+        Ok(image_views(ctx, tx, newest)?.pop())
+    })?;
+    Ok(FamilyImage {
+        image,
+        caller: ctx.account(),
+        now: ctx.now,
+    })
+}
+
 pub fn describe_images(ctx: &Ctx<'_>) -> Result<ImagesPage, ApiError> {
     let (query, paging) = image_query(ctx)?;
     dry_run_gate(ctx.params)?;
@@ -201,27 +259,7 @@ pub fn describe_images(ctx: &Ctx<'_>) -> Result<ImagesPage, ApiError> {
         } else {
             tx.find_images(&query)?
         };
-        let ids: Vec<String> = page.items.iter().map(|i| i.id.clone()).collect();
-        // Share counts show only on the caller's own images.
-        let any_own = page.items.iter().any(|i| i.owner == Some(ctx.account()));
-        let extras = tx.image_listing_extras(ctx.region_id(), &ids, any_own)?;
-        let mut shown = Vec::with_capacity(page.items.len());
-        for (image, extra) in page.items.into_iter().zip(extras) {
-            let task_percent = creating_task_percent(tx, &image)?;
-            let shared_accounts = if image.owner == Some(ctx.account()) {
-                extra.shared_accounts
-            } else {
-                0
-            };
-            shown.push(ImageView {
-                image,
-                tags: extra.tags,
-                in_use: extra.in_use,
-                shared_accounts,
-                task_percent,
-            });
-        }
-        Ok((page.total, shown))
+        Ok((page.total, image_views(ctx, tx, page.items)?))
     })?;
     Ok(ImagesPage {
         region_id: ctx.region_id().to_string(),

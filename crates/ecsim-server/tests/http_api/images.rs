@@ -1514,3 +1514,79 @@ async fn instant_creations_never_fail_for_want_of_their_snapshot() {
         }
     }
 }
+
+// ---- DescribeImageFromFamily ------------------------------------------------------------------
+
+#[tokio::test]
+async fn describe_image_from_family_shows_the_newest_available_own_image() {
+    let app = TestApp::start();
+    let from_family = |who: &Creds, family: &str| {
+        app.call("DescribeImageFromFamily")
+            .as_(who)
+            .region()
+            .param("ImageFamily", family)
+    };
+    let root = app.root.clone();
+    // None yet: an empty Image, not an error.
+    let body = from_family(&root, "web").send().await.ok();
+    assert_eq!(body["Image"], serde_json::json!({}), "{body}");
+    app.call("DescribeImageFromFamily")
+        .region()
+        .send()
+        .await
+        .err(400, "MissingImageFamily");
+
+    let source = app.run_instance(X86_IMAGE).await;
+    let create = |name: &str| {
+        app.call("CreateImage")
+            .region()
+            .param("InstanceId", &source)
+            .param("ImageName", name)
+            .param("ImageFamily", "web")
+    };
+    let older = str_of(&create("web-1").send().await.ok()["ImageId"]);
+    app.clock.advance(5_000);
+    let newer = str_of(&create("web-2").send().await.ok()["ImageId"]);
+    // Both Creating: still none Available.
+    let body = from_family(&root, "web").send().await.ok();
+    assert_eq!(body["Image"], serde_json::json!({}), "{body}");
+    app.finish_creations().await;
+    let body = from_family(&root, "web").send().await.ok();
+    assert_eq!(str_of(&body["Image"]["ImageId"]), newer, "{body}");
+    // The image as DescribeImages shows it.
+    let listed = app.describe_image(&newer).await.expect("listed");
+    assert_eq!(body["Image"], listed);
+    assert_eq!(body["Image"]["ImageFamily"], "web");
+    assert_eq!(body["Image"]["Status"], "Available");
+
+    // Deleting the newest falls back to the previous one.
+    app.call("DeleteImage")
+        .region()
+        .param("ImageId", &newer)
+        .send()
+        .await
+        .ok();
+    let body = from_family(&root, "web").send().await.ok();
+    assert_eq!(str_of(&body["Image"]["ImageId"]), older, "{body}");
+
+    // Only the caller's own images: another account sees none, even when it is shared with it.
+    let other = app.new_account();
+    app.call("ModifyImageSharePermission")
+        .region()
+        .param("ImageId", &older)
+        .param("AddAccount.1", &other.account_id.to_string())
+        .send()
+        .await
+        .ok();
+    let body = from_family(&other, "web").send().await.ok();
+    assert_eq!(body["Image"], serde_json::json!({}), "{body}");
+    // Nor does another region.
+    let body = app
+        .call("DescribeImageFromFamily")
+        .param("RegionId", "cn-shanghai")
+        .param("ImageFamily", "web")
+        .send()
+        .await
+        .ok();
+    assert_eq!(body["Image"], serde_json::json!({}), "{body}");
+}

@@ -27,6 +27,7 @@ async fn sample_values(app: &TestApp) -> HashMap<&'static str, String> {
         ("OSSBucket", "bucket".to_string()),
         ("DiskDeviceMapping.N.OSSBucket", "bucket".to_string()),
         ("DiskDeviceMapping.N.OSSObject", "disk.raw".to_string()),
+        ("ImageFamily", "params-family".to_string()),
         ("ResourceType", "image".to_string()),
         ("ResourceId.N", image),
         ("Tag.N.Key", "team".to_string()),
