@@ -315,6 +315,9 @@ pub(crate) fn export_object(
 /// What a RAW export's object name ends with; the archive's one member is the name without it.
 pub(crate) const RAW_ARCHIVE_SUFFIX: &str = ".tar.gz";
 
+const MAX_EXPORTED_DATA_DISKS: usize = 4;
+const MAX_EXPORTED_DATA_DISK_GIB: i64 = 500;
+
 /// `data_xvdb` for a data disk mounted at `/dev/xvdb`; `data_disk2` for one without a device.
 fn data_disk_label(device: &str, position: usize) -> String {
     match device.rsplit('/').next().filter(|d| !d.is_empty()) {
@@ -362,6 +365,23 @@ pub fn export_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
         if image.encrypted {
             return Err(ApiError::new(Code::ImageNotSupportedEncrypted));
+        }
+        // ECS exports at most 4 data disks of at most 500 GiB each (spec §3.10); it names no
+        // code for either, so they take the export's "not supported" refusal.
+        let data: Vec<&DiskMapping> = image
+            .disk_mappings
+            .iter()
+            .filter(|m| m.kind == DiskType::Data)
+            .collect();
+        if data.len() > MAX_EXPORTED_DATA_DISKS {
+            return Err(ApiError::new(Code::ImageNotSupported).with_message(
+                "The specified image contains more than 4 data disks, do not support export image.",
+            ));
+        }
+        if data.iter().any(|m| m.size_gib > MAX_EXPORTED_DATA_DISK_GIB) {
+            return Err(ApiError::new(Code::ImageNotSupported).with_message(
+                "The specified image contains a data disk larger than 500 GiB, do not support export image.",
+            ));
         }
         if tx.open_task(&image.id, TaskAction::ExportImage)?.is_some() {
             return Err(ApiError::new(Code::ImageIsExporting).with_message(

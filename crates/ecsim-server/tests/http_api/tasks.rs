@@ -2787,3 +2787,48 @@ async fn a_wrong_recorded_checksum_is_caught_by_the_next_streamed_copy() {
         "{recorded:?}"
     );
 }
+
+/// ECS exports at most 4 data disks, none over 500 GiB.
+#[tokio::test]
+async fn exports_refuse_more_than_four_data_disks_or_one_over_500_gib() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let instance = app.run_instance(X86_IMAGE).await;
+    let snapshot = app.create_snapshot(&app.system_disk(&instance).await).await;
+    app.finish_creations().await;
+    let image_with = |sizes: &[&str]| {
+        let mut call = app
+            .call("CreateImage")
+            .region()
+            .param("DiskDeviceMapping.1.SnapshotId", &snapshot);
+        for (n, size) in sizes.iter().enumerate() {
+            call = call
+                .param(&format!("DiskDeviceMapping.{}.DiskType", n + 2), "data")
+                .param(&format!("DiskDeviceMapping.{}.Size", n + 2), size);
+        }
+        call
+    };
+    let four = str_of(&image_with(&["40"; 4]).send().await.ok()["ImageId"]);
+    let five = str_of(&image_with(&["40"; 5]).send().await.ok()["ImageId"]);
+    let big = str_of(&image_with(&["40", "501"]).send().await.ok()["ImageId"]);
+    let at_limit = str_of(&image_with(&["500"]).send().await.ok()["ImageId"]);
+    app.finish_creations().await;
+    export(&app, &four, None).await;
+    export(&app, &at_limit, Some("qcow2")).await;
+    let export_of = |image: &str| {
+        app.call("ExportImage")
+            .region()
+            .param("ImageId", image)
+            .param("OSSBucket", BUCKET)
+    };
+    export_of(&five).send().await.err_msg(
+        403,
+        "ImageNotSupported",
+        "The specified image contains more than 4 data disks, do not support export image.",
+    );
+    export_of(&big).send().await.err_msg(
+        403,
+        "ImageNotSupported",
+        "The specified image contains a data disk larger than 500 GiB, do not support export image.",
+    );
+}
