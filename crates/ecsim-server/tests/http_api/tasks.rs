@@ -1932,15 +1932,9 @@ async fn import_image_checks_the_data_disk_objects_too() {
         .err(400, "InvalidOSSObject.NotFound");
 }
 
-#[tokio::test]
-async fn import_image_with_a_data_disk_makes_a_two_disk_image() {
-    let oss = Oss::new();
-    let app = app_with(&oss);
-    let _workers = start_workers(&app);
-    oss.put_raw("system.raw", 4096);
-    oss.put_raw("data.raw", 8192);
-    let body = app
-        .call("ImportImage")
+/// ImportImage of the bucket's `system.raw` with `data.raw` as its data disk; the response.
+async fn import_system_and_data(app: &TestApp) -> Value {
+    app.call("ImportImage")
         .region()
         .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
         .param("DiskDeviceMapping.1.OSSObject", "system.raw")
@@ -1948,7 +1942,17 @@ async fn import_image_with_a_data_disk_makes_a_two_disk_image() {
         .param("DiskDeviceMapping.2.OSSObject", "data.raw")
         .send()
         .await
-        .ok();
+        .ok()
+}
+
+#[tokio::test]
+async fn import_image_with_a_data_disk_makes_a_two_disk_image() {
+    let oss = Oss::new();
+    let app = app_with(&oss);
+    let _workers = start_workers(&app);
+    oss.put_raw("system.raw", 4096);
+    oss.put_raw("data.raw", 8192);
+    let body = import_system_and_data(&app).await;
     let task = str_of(&body["TaskId"]);
     assert_eq!(
         wait_task_done(&app, REGION, &task).await["TaskStatus"],
@@ -1985,16 +1989,7 @@ async fn exports_write_each_data_disk_as_its_own_object() {
     let system = std::fs::read(oss.put_raw("system.raw", 4096)).expect("system");
     let data: Vec<u8> = (0..12_288u32).map(|i| (i % 199) as u8).collect();
     oss.put("data.raw", &data);
-    let body = app
-        .call("ImportImage")
-        .region()
-        .param("DiskDeviceMapping.1.OSSBucket", BUCKET)
-        .param("DiskDeviceMapping.1.OSSObject", "system.raw")
-        .param("DiskDeviceMapping.2.OSSBucket", BUCKET)
-        .param("DiskDeviceMapping.2.OSSObject", "data.raw")
-        .send()
-        .await
-        .ok();
+    let body = import_system_and_data(&app).await;
     let image = str_of(&body["ImageId"]);
     assert_eq!(
         wait_task_done(&app, REGION, &str_of(&body["TaskId"])).await["TaskStatus"],
