@@ -1536,17 +1536,7 @@ async fn describe_image_from_family_shows_the_newest_available_own_image() {
         .await
         .err(400, "MissingImageFamily");
 
-    let source = app.run_instance(X86_IMAGE).await;
-    let create = |name: &str| {
-        app.call("CreateImage")
-            .region()
-            .param("InstanceId", &source)
-            .param("ImageName", name)
-            .param("ImageFamily", "web")
-    };
-    let older = str_of(&create("web-1").send().await.ok()["ImageId"]);
-    app.clock.advance(5_000);
-    let newer = str_of(&create("web-2").send().await.ok()["ImageId"]);
+    let (older, newer) = app.family_images("web").await;
     // Both Creating: still none Available.
     let body = from_family(&root, "web").send().await.ok();
     assert_eq!(body["Image"], serde_json::json!({}), "{body}");

@@ -498,17 +498,7 @@ async fn run_instances_from_an_image_family_launches_its_newest_available_image(
     assert_eq!(app.instances_of_image(X86_IMAGE).await, vec![id]);
 
     // An own family: the newest Available member wins.
-    let source = app.run_instance(X86_IMAGE).await;
-    let create = |name: &str| {
-        app.call("CreateImage")
-            .region()
-            .param("InstanceId", &source)
-            .param("ImageName", name)
-            .param("ImageFamily", "web")
-    };
-    let older = str_of(&create("web-1").send().await.ok()["ImageId"]);
-    app.clock.advance(5_000);
-    let newer = str_of(&create("web-2").send().await.ok()["ImageId"]);
+    let (older, newer) = app.family_images("web").await;
     app.finish_creations().await;
     let body = run(&app, "").param("ImageFamily", "web").send().await.ok();
     let id = instance_ids(&body).remove(0);

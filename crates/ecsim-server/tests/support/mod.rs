@@ -274,6 +274,24 @@ impl TestApp {
         (image, instance)
     }
 
+    /// Two images of `family` (`{family}-1`, then `{family}-2` 5 s later on the clock) from a
+    /// fresh instance of the x86 system image; answers (older, newer), both `Creating` until
+    /// [`TestApp::finish_creations`].
+    pub async fn family_images(&self, family: &str) -> (String, String) {
+        let source = self.run_instance(X86_IMAGE).await;
+        let create = |n: u8| {
+            self.call("CreateImage")
+                .region()
+                .param("InstanceId", &source)
+                .param("ImageName", &format!("{family}-{n}"))
+                .param("ImageFamily", family)
+        };
+        let older = str_of(&create(1).send().await.ok()["ImageId"]);
+        self.clock.advance(5_000);
+        let newer = str_of(&create(2).send().await.ok()["ImageId"]);
+        (older, newer)
+    }
+
     /// CreateSnapshot of a disk; `progressing` until [`TestApp::finish_creations`].
     pub async fn create_snapshot(&self, disk_id: &str) -> String {
         let body = self
