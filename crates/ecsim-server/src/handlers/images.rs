@@ -221,27 +221,38 @@ fn image_views(
     Ok(shown)
 }
 
+/// The newest Available image of `family` in the caller's region among `owners`' images.
+pub(super) fn newest_of_family(
+    ctx: &Ctx<'_>,
+    tx: &mut dyn Tx,
+    family: &str,
+    owners: OwnerSet,
+) -> Result<Option<Image>, ApiError> {
+    let query = ImageQuery {
+        caller: ctx.account(),
+        region_id: ctx.region_id().to_string(),
+        family: Some(family.to_string()),
+        owners,
+        statuses: vec![ImageStatus::Available],
+        limit: 1,
+        ..Default::default()
+    };
+    Ok(tx.find_images(&query)?.items.into_iter().next())
+}
+
 /// The caller's newest Available custom image of `ImageFamily` in the region. As ECS documents
 /// it, only the caller's own images count (public, shared and community images are not
 /// queried; RunInstances' `ImageFamily` also takes system and shared ones), and a family with
 /// none answers an empty `Image`.
 pub fn describe_image_from_family(ctx: &Ctx<'_>) -> Result<FamilyImage, ApiError> {
     let family = required(ctx.params, "ImageFamily")?;
-    let query = ImageQuery {
-        caller: ctx.account(),
-        region_id: ctx.region_id().to_string(),
-        family: Some(family.to_string()),
-        owners: OwnerSet {
-            own: true,
-            ..OwnerSet::default()
-        },
-        statuses: vec![ImageStatus::Available],
-        limit: 1,
-        ..Default::default()
+    let own = OwnerSet {
+        own: true,
+        ..OwnerSet::default()
     };
     let image = ctx.app.store.read(|tx| {
-        let newest = tx.find_images(&query)?.items;
-        Ok(image_views(ctx, tx, newest)?.pop())
+        let newest = newest_of_family(ctx, tx, family, own)?;
+        Ok(image_views(ctx, tx, newest.into_iter().collect())?.pop())
     })?;
     Ok(FamilyImage {
         image,

@@ -7,11 +7,9 @@ use crate::args::{Paging, json_id_list, required, tags_to_attach};
 use crate::present::{self, object};
 use ecsim_core::catalog;
 use ecsim_core::ids::new_id;
-use ecsim_core::model::{
-    Disk, DiskType, Image, ImageStatus, Instance, InstanceStatus, ResourceType,
-};
+use ecsim_core::model::{Disk, DiskType, Instance, InstanceStatus, ResourceType};
 use ecsim_core::rules;
-use ecsim_store::{DiskQuery, ImageQuery, InstanceQuery, OwnerSet, Tx};
+use ecsim_store::{DiskQuery, InstanceQuery, OwnerSet, Tx};
 use ecsim_wire::{ApiError, Code};
 use serde_json::json;
 
@@ -28,28 +26,6 @@ fn missing_parameter_plain(name: &str) -> ApiError {
 enum ImageRef<'a> {
     Id(&'a str),
     Family(&'a str),
-}
-
-fn newest_of_family(
-    ctx: &Ctx<'_>,
-    tx: &mut dyn Tx,
-    family: &str,
-) -> Result<Option<Image>, ApiError> {
-    let query = ImageQuery {
-        caller: ctx.account(),
-        region_id: ctx.region_id().to_string(),
-        family: Some(family.to_string()),
-        owners: OwnerSet {
-            system: true,
-            own: true,
-            shared_with_me: true,
-            community: false,
-        },
-        statuses: vec![ImageStatus::Available],
-        limit: 1,
-        ..Default::default()
-    };
-    Ok(tx.find_images(&query)?.items.into_iter().next())
 }
 
 /// Launches `amount` instances; `initial` is `Running` for RunInstances, `Stopped` for
@@ -100,7 +76,17 @@ fn launch(ctx: &Ctx<'_>, amount: i64, initial: InstanceStatus) -> Result<Vec<Str
         idempotent(ctx, tx, Code::IdempotentParameterMismatch, |tx| {
             let image = match image_ref {
                 ImageRef::Id(id) => tx.image(ctx.region_id(), id)?,
-                ImageRef::Family(family) => newest_of_family(ctx, tx, family)?,
+                ImageRef::Family(family) => super::images::newest_of_family(
+                    ctx,
+                    tx,
+                    family,
+                    OwnerSet {
+                        system: true,
+                        own: true,
+                        shared_with_me: true,
+                        community: false,
+                    },
+                )?,
             }
             .ok_or_else(|| ApiError::new(Code::InvalidImageIdNotFound))?;
             // The caller's own deleted image is known to be gone; any other invisible id is unknown.
