@@ -1524,18 +1524,26 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
+    fn each_nonce_since(
+        &mut self,
+        since: Millis,
+        each: &mut dyn FnMut(&str, &str, Millis),
+    ) -> StoreResult<()> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT access_key_id, nonce, seen_at FROM nonce_log WHERE seen_at >= ?",
         )?;
-        let rows = stmt.query_map([since], |r| {
-            Ok(NonceRecord {
-                access_key_id: r.get(0)?,
-                nonce: r.get(1)?,
-                seen_at: r.get(2)?,
+        // Borrowed from the row: no string is allocated per nonce.
+        fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
+            let value = r.get_ref(idx)?;
+            value.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(e))
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        }
+        let mut rows = stmt.query([since])?;
+        while let Some(r) = rows.next()? {
+            each(text(r, 0)?, text(r, 1)?, r.get(2)?);
+        }
+        Ok(())
     }
 
     fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>> {
