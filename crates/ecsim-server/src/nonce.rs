@@ -52,14 +52,17 @@ impl NonceCache {
         self.loaded.load(Ordering::Acquire)
     }
 
-    /// Remembers nonces accepted before a restart; afterwards [`NonceCache::is_loaded`].
-    pub fn preload(&self, records: impl IntoIterator<Item = (String, String, Millis)>) {
+    /// Remembers nonces accepted before a restart, as [`NonceCache::digest`]s and the time
+    /// each was seen; may be called in parts, then [`NonceCache::preload_done`].
+    pub fn preload(&self, digests: impl IntoIterator<Item = (u128, Millis)>) {
         let mut buckets = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, nonce, at) in records {
-            let digest = self.digest(&key, &nonce);
+        for (digest, at) in digests {
             self.bucket_for(&mut buckets, at).insert(digest);
         }
-        drop(buckets);
+    }
+
+    /// Every earlier nonce is preloaded: afterwards [`NonceCache::is_loaded`].
+    pub fn preload_done(&self) {
         self.loaded.store(true, Ordering::Release);
     }
 
@@ -90,7 +93,8 @@ impl NonceCache {
         buckets.iter().map(|(_, set)| set.len()).sum()
     }
 
-    fn digest(&self, access_key_id: &str, nonce: &str) -> u128 {
+    /// The pair's 128-bit keyed digest, what the cache remembers of it.
+    pub fn digest(&self, access_key_id: &str, nonce: &str) -> u128 {
         let pair = (access_key_id, nonce);
         let high = self.digest_keys.0.hash_one(pair);
         let low = self.digest_keys.1.hash_one(pair);
@@ -175,10 +179,10 @@ mod tests {
     #[test]
     fn preloaded_nonces_are_refused_and_expire_by_their_own_time() {
         let cache = NonceCache::new(1000);
-        cache.preload([
-            ("ak".to_string(), "old".to_string(), 100),
-            ("ak".to_string(), "recent".to_string(), 1900),
-        ]);
+        cache.preload([(cache.digest("ak", "old"), 100)]);
+        assert!(!cache.is_loaded(), "loaded only once all parts are in");
+        cache.preload([(cache.digest("ak", "recent"), 1900)]);
+        cache.preload_done();
         assert!(cache.is_loaded());
         assert!(!cache.first_use("ak", "recent", 2000));
         assert!(!cache.first_use("ak", "old", 2000));

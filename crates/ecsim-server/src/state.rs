@@ -179,15 +179,24 @@ impl AppState {
     /// second), so `ecsim serve` runs it after it starts answering; until it is done,
     /// authentication looks up each nonce it has not seen in the database as well.
     pub fn preload_nonces(&self) -> Result<(), ApiError> {
-        let recent = self
-            .store
-            .nonces_since(self.clock.now() - self.nonces.retention_ms())?;
-        let count = recent.len();
-        self.nonces.preload(
-            recent
-                .into_iter()
-                .map(|r| (r.access_key_id, r.nonce, r.seen_at)),
-        );
+        // Digested as they are read and added in small batches: a list of all the records
+        // (~140 bytes each) was freed right after, but an allocator with per-thread caches
+        // may keep such a peak resident while idle.
+        const BATCH: usize = 4096;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut count = 0usize;
+        self.store.each_nonce_since(
+            self.clock.now() - self.nonces.retention_ms(),
+            |access_key_id, nonce, seen_at| {
+                batch.push((self.nonces.digest(access_key_id, nonce), seen_at));
+                if batch.len() == BATCH {
+                    self.nonces.preload(batch.drain(..));
+                }
+                count += 1;
+            },
+        )?;
+        self.nonces.preload(batch);
+        self.nonces.preload_done();
         tracing::debug!(count, "nonces of earlier runs loaded");
         Ok(())
     }

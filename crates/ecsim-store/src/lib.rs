@@ -315,7 +315,13 @@ pub trait Tx: IdentityTx {
 
     fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()>;
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()>;
-    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>>;
+    /// Calls `each(access_key_id, nonce, seen_at)` for every nonce recorded at `since` or
+    /// later, without collecting them: after heavy use they are hundreds of thousands.
+    fn each_nonce_since(
+        &mut self,
+        since: Millis,
+        each: &mut dyn FnMut(&str, &str, Millis),
+    ) -> StoreResult<()>;
     /// Whether this nonce of this key was recorded at `since` or later.
     fn nonce_recorded(
         &mut self,
@@ -473,8 +479,26 @@ impl Store {
     }
 
     /// Nonces seen since `since`, to refuse their replay after a restart.
+    /// See [`Tx::each_nonce_since`].
+    pub fn each_nonce_since(
+        &self,
+        since: Millis,
+        mut each: impl FnMut(&str, &str, Millis),
+    ) -> Result<(), ApiError> {
+        self.read(|tx| Ok(tx.each_nonce_since(since, &mut each)?))
+    }
+
+    #[cfg(test)]
     pub fn nonces_since(&self, since: Millis) -> Result<Vec<NonceRecord>, ApiError> {
-        self.read(|tx| Ok(tx.nonces_since(since)?))
+        let mut out = Vec::new();
+        self.each_nonce_since(since, |access_key_id, nonce, seen_at| {
+            out.push(NonceRecord {
+                access_key_id: access_key_id.to_string(),
+                nonce: nonce.to_string(),
+                seen_at,
+            });
+        })?;
+        Ok(out)
     }
 }
 

@@ -1412,20 +1412,19 @@ impl Tx for PgTx<'_> {
         )
     }
 
-    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
+    fn each_nonce_since(
+        &mut self,
+        since: Millis,
+        each: &mut dyn FnMut(&str, &str, Millis),
+    ) -> StoreResult<()> {
         let rows = self.rows(
             "SELECT access_key_id, nonce, seen_at FROM nonces WHERE seen_at >= $1",
             &[&since],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(NonceRecord {
-                    access_key_id: get(r, 0)?,
-                    nonce: get(r, 1)?,
-                    seen_at: get(r, 2)?,
-                })
-            })
-            .collect()
+        for r in &rows {
+            each(get(r, 0)?, get(r, 1)?, get(r, 2)?);
+        }
+        Ok(())
     }
 
     fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>> {

@@ -56,6 +56,13 @@ const SYSTEM_OWNER: i64 = -1;
 const MAX_IDLE_READERS: usize = 64;
 /// Nonces per multi-row INSERT of a flush (3 bound values each, far below SQLite's limit).
 const NONCE_ROWS: usize = 64;
+/// Moves the nonces of a data dir made before `nonce_log` into it; run only while the old table
+/// exists.
+const MOVE_NONCES: &str = "BEGIN IMMEDIATE;
+    INSERT INTO nonce_log(seen_at, access_key_id, nonce)
+    SELECT seen_at, access_key_id, nonce FROM nonces ORDER BY seen_at;
+    DROP TABLE nonces;
+    COMMIT;";
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -253,6 +260,14 @@ impl SqliteStore {
         )?;
         if !counted {
             writer.execute_batch(COUNT_IMAGES)?;
+        }
+        let old_nonces: bool = writer.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nonces')",
+            [],
+            |r| r.get(0),
+        )?;
+        if old_nonces {
+            writer.execute_batch(MOVE_NONCES)?;
         }
         // The schema statements above created the `-wal` file; they become durable with the
         // syncer's first sync below.
@@ -1431,14 +1446,15 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_nonces(&mut self, nonces: &[NonceRecord]) -> StoreResult<()> {
         // A flush holds every nonce of up to 200 ms (thousands under load): NONCE_ROWS rows per
-        // statement open the table's and its two indexes' cursors once for all of them, where
-        // one statement per row opened, bound, stepped and reset them per request.
+        // statement bind and step once for all of them, where one statement per row bound,
+        // stepped and reset it per request. A nonce repeated here (never, in practice: the
+        // cache refused it first) is kept twice, which only remembers it longer.
         static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let mut sql = String::from("INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES ");
+            let mut sql =
+                String::from("INSERT INTO nonce_log(access_key_id, nonce, seen_at) VALUES ");
             for i in 0..NONCE_ROWS {
                 sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
             }
-            sql.push_str(" ON CONFLICT DO NOTHING");
             sql
         });
         fn values(rows: &[NonceRecord]) -> impl Iterator<Item = &dyn rusqlite::ToSql> {
@@ -1460,7 +1476,7 @@ impl Tx for SqliteTx<'_> {
         let rest = batches.remainder();
         if !rest.is_empty() {
             let mut stmt = self.conn.prepare_cached(
-                "INSERT INTO nonces(access_key_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO nonce_log(access_key_id, nonce, seen_at) VALUES (?, ?, ?)",
             )?;
             for n in rest {
                 stmt.execute(params![n.access_key_id, n.nonce, n.seen_at])?;
@@ -1470,8 +1486,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn delete_nonces_before(&mut self, before: Millis) -> StoreResult<()> {
+        // Rows are in acceptance order, so the old ones are a prefix: delete up to the first
+        // row seen at `before` or later (all of them if there is none). A row appended late
+        // with an older time (a flush retried after a failed write) stays until the rows
+        // before it go: remembered a little longer, never forgotten early.
         self.conn
-            .prepare_cached("DELETE FROM nonces WHERE seen_at < ?")?
+            .prepare_cached(
+                "DELETE FROM nonce_log WHERE rowid < ifnull(
+                    (SELECT rowid FROM nonce_log WHERE seen_at >= ? ORDER BY rowid LIMIT 1),
+                    (SELECT max(rowid) + 1 FROM nonce_log))",
+            )?
             .execute([before])?;
         Ok(())
     }
@@ -1482,24 +1506,34 @@ impl Tx for SqliteTx<'_> {
         nonce: &str,
         since: Millis,
     ) -> StoreResult<bool> {
+        // A scan: asked only until the start-up preload has read the whole table once, which
+        // is cheaper than an index every accepted nonce would have to be inserted into.
         self.exists(
-            "SELECT EXISTS(SELECT 1 FROM nonces WHERE access_key_id = ? AND nonce = ? AND seen_at >= ?)",
-            &[&access_key_id, &nonce, &since],
+            "SELECT EXISTS(SELECT 1 FROM nonce_log WHERE nonce = ? AND access_key_id = ? AND seen_at >= ?)",
+            &[&nonce, &access_key_id, &since],
         )
     }
 
-    fn nonces_since(&mut self, since: Millis) -> StoreResult<Vec<NonceRecord>> {
+    fn each_nonce_since(
+        &mut self,
+        since: Millis,
+        each: &mut dyn FnMut(&str, &str, Millis),
+    ) -> StoreResult<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT access_key_id, nonce, seen_at FROM nonces WHERE seen_at >= ?",
+            "SELECT access_key_id, nonce, seen_at FROM nonce_log WHERE seen_at >= ?",
         )?;
-        let rows = stmt.query_map([since], |r| {
-            Ok(NonceRecord {
-                access_key_id: r.get(0)?,
-                nonce: r.get(1)?,
-                seen_at: r.get(2)?,
+        // Borrowed from the row: no string is allocated per nonce.
+        fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
+            let value = r.get_ref(idx)?;
+            value.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(e))
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        }
+        let mut rows = stmt.query([since])?;
+        while let Some(r) = rows.next()? {
+            each(text(r, 0)?, text(r, 1)?, r.get(2)?);
+        }
+        Ok(())
     }
 
     fn due_images(&mut self, now: Millis) -> StoreResult<Vec<Image>> {

@@ -1080,6 +1080,26 @@ fn metadata_accounts_keys_and_regions_round_trip(db: &TestDb) {
         .unwrap();
 }
 
+/// Each (key, nonce) once, at its first sighting, ordered by time: SQLite's log may hold a
+/// repeated nonce twice, PostgreSQL one row; refusing replays needs the first sighting.
+fn first_sightings(records: Vec<NonceRecord>) -> Vec<NonceRecord> {
+    let mut first = std::collections::BTreeMap::new();
+    for r in records {
+        let at = first.entry((r.access_key_id, r.nonce)).or_insert(r.seen_at);
+        *at = (*at).min(r.seen_at);
+    }
+    let mut out: Vec<NonceRecord> = first
+        .into_iter()
+        .map(|((access_key_id, nonce), seen_at)| NonceRecord {
+            access_key_id,
+            nonce,
+            seen_at,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.seen_at, &a.nonce).cmp(&(b.seen_at, &b.nonce)));
+    out
+}
+
 fn client_tokens_and_nonces(db: &TestDb) {
     let store = db.open();
     let record = IdempotentRecord {
@@ -1113,8 +1133,12 @@ fn client_tokens_and_nonces(db: &TestDb) {
     store
         .write(|tx| Ok(tx.insert_nonces(&[nonce("n1", 11), nonce("n2", 20)])?))
         .unwrap();
-    let seen = store.nonces_since(0).unwrap();
-    assert_eq!(seen.len(), 2);
+    let seen = first_sightings(store.nonces_since(0).unwrap());
+    assert_eq!(
+        seen,
+        vec![nonce("n1", 10), nonce("n2", 20)],
+        "the first sighting stays"
+    );
     assert!(store.nonce_recorded("ak", "n2", 20).unwrap());
     assert!(
         !store.nonce_recorded("ak", "n2", 21).unwrap(),
@@ -1122,7 +1146,6 @@ fn client_tokens_and_nonces(db: &TestDb) {
     );
     assert!(!store.nonce_recorded("other", "n2", 0).unwrap());
     assert!(!store.nonce_recorded("ak", "n9", 0).unwrap());
-    assert!(seen.contains(&nonce("n1", 10)), "the first sighting stays");
     store.flush_nonces(15).unwrap();
     assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("n2", 20)]);
     // A large flush (SQLite writes it in multi-row statements, then one by one): every nonce
@@ -1134,8 +1157,7 @@ fn client_tokens_and_nonces(db: &TestDb) {
     many.insert(130, nonce("m120", 997));
     many.push(nonce("n2", 996));
     store.write(|tx| Ok(tx.insert_nonces(&many)?)).unwrap();
-    let mut seen = store.nonces_since(0).unwrap();
-    seen.sort_by_key(|n| n.seen_at);
+    let seen = first_sightings(store.nonces_since(0).unwrap());
     let mut expected: Vec<NonceRecord> =
         (0..150).map(|i| nonce(&format!("m{i}"), 100 + i)).collect();
     expected.insert(0, nonce("n2", 20));
@@ -1150,6 +1172,30 @@ fn client_tokens_and_nonces(db: &TestDb) {
             "{n} nonces"
         );
     }
+    // Pruning forgets what is older than asked and nothing newer, whatever order the rows came
+    // in (SQLite may keep an old row that arrived after a newer one a little longer).
+    store.flush_nonces(Millis::MAX).unwrap();
+    let batch = [
+        nonce("a", 10),
+        nonce("b", 30),
+        nonce("c", 20),
+        nonce("d", 40),
+    ];
+    store.write(|tx| Ok(tx.insert_nonces(&batch)?)).unwrap();
+    store.flush_nonces(25).unwrap();
+    let left: Vec<String> = store
+        .nonces_since(0)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.nonce)
+        .collect();
+    assert!(!left.contains(&"a".to_string()), "{left:?}");
+    assert!(
+        left.contains(&"b".to_string()) && left.contains(&"d".to_string()),
+        "{left:?}"
+    );
+    assert!(!store.nonce_recorded("ak", "a", 0).unwrap());
+    assert!(store.nonce_recorded("ak", "d", 40).unwrap());
     // A shared database refuses a nonce some node already claimed; the embedded one leaves
     // that to the node's own cache.
     assert!(store.claim_nonce(&nonce("n3", 30)).unwrap());
@@ -1538,6 +1584,53 @@ fn sqlite_counts_the_images_of_a_data_dir_made_before_the_counters() {
         .write(|tx| Ok(tx.put_image(&image("m-new", Some(1), 9))?))
         .unwrap();
     assert_eq!(store.read(|tx| Ok(tx.find_images(&q)?)).unwrap().total, 8);
+}
+
+#[test]
+fn sqlite_moves_the_nonces_of_a_data_dir_made_before_the_log() {
+    let db = sqlite_db().unwrap();
+    drop(db.open());
+    // As an older ecsim left it: a keyed `nonces` table with a time index.
+    let TestDb::Sqlite(dir) = &db else {
+        unreachable!()
+    };
+    rusqlite::Connection::open(dir.0.join("ecsim.db"))
+        .unwrap()
+        .execute_batch(
+            "DROP TABLE nonce_log;
+             CREATE TABLE nonces (access_key_id TEXT NOT NULL, nonce TEXT NOT NULL,
+                 seen_at INTEGER NOT NULL, PRIMARY KEY (access_key_id, nonce));
+             CREATE INDEX nonces_by_time ON nonces(seen_at);
+             INSERT INTO nonces VALUES ('ak', 'later', 20), ('ak', 'earlier', 10);",
+        )
+        .unwrap();
+    let nonce = |n: &str, at: Millis| NonceRecord {
+        access_key_id: "ak".into(),
+        nonce: n.into(),
+        seen_at: at,
+    };
+    let store = db.open();
+    assert_eq!(
+        store.nonces_since(0).unwrap(),
+        vec![nonce("earlier", 10), nonce("later", 20)]
+    );
+    assert!(store.nonce_recorded("ak", "later", 15).unwrap());
+    // Moved in time order, so pruning by the front forgets exactly the old one.
+    store.flush_nonces(15).unwrap();
+    assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("later", 20)]);
+    drop(store);
+    let store = db.open();
+    assert_eq!(store.nonces_since(0).unwrap(), vec![nonce("later", 20)]);
+    drop(store);
+    let old_table_left: bool = rusqlite::Connection::open(dir.0.join("ecsim.db"))
+        .unwrap()
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'nonces')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!old_table_left);
 }
 
 /// A listing or lookup shows each image exactly as last written, however often the same image

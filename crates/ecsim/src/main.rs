@@ -8,6 +8,13 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// A request allocates ~60 short-lived blocks across tokio's worker and blocking threads; glibc's
+/// malloc/free took ~17% of a DescribeImages by id. mimalloc's per-thread free lists cost a
+/// fraction of that. v2, not v3: v3 kept freed pages of the blocking pool's threads (RSS past
+/// 1.5 GiB in BENCHMARKS.md's refused-DeleteImage run).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ecsim",
