@@ -269,8 +269,17 @@ async fn rpc(State(app): State<Arc<AppState>>, request: Request<Body>) -> Respon
     }
 }
 
+/// The longest a request waits for the start-up nonce preload; then it looks its nonce up in
+/// the database instead.
+const NONCE_PRELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Routes, authenticates and runs the handler; answers the action name and the reply fields.
 async fn dispatch(app: Arc<AppState>, req: Decoded) -> Result<(&'static str, Answer), ApiError> {
+    // Right after start-up, until earlier runs' nonces are in memory (`ecsim serve` loads them
+    // after it starts answering, in about a second after heavy use).
+    if !app.store.is_shared() {
+        app.nonces.wait_settled(NONCE_PRELOAD_WAIT).await;
+    }
     let action_name = req
         .params()
         .get("Action")

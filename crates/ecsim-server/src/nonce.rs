@@ -27,6 +27,9 @@ pub struct NonceCache {
     inner: Mutex<Buckets>,
     /// Whether the nonces of earlier runs are in `inner` ([`NonceCache::preload`] done).
     loaded: AtomicBool,
+    /// Whether the preload is over, done or failed ([`NonceCache::wait_settled`]).
+    settled: AtomicBool,
+    settled_signal: tokio::sync::Notify,
 }
 
 /// Oldest first; each holds the digests of the nonces first seen in its time slice.
@@ -42,7 +45,38 @@ impl NonceCache {
             digest_keys: (RandomState::new(), RandomState::new()),
             inner: Mutex::new(VecDeque::new()),
             loaded: AtomicBool::new(false),
+            settled: AtomicBool::new(false),
+            settled_signal: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Returns once the preload is over (done or failed), or after `limit`. On SQLite a signed
+    /// request waits here instead of looking its nonce up in the database: the nonce log has no
+    /// index (one append per accepted nonce), so that lookup is a scan, ~140 ms with 700k rows,
+    /// while the whole preload of those rows takes about as long.
+    pub async fn wait_settled(&self, limit: std::time::Duration) {
+        if self.settled.load(Ordering::Acquire) {
+            return;
+        }
+        let notified = self.settled_signal.notified();
+        tokio::pin!(notified);
+        // Registered before the second check, so a preload settling in between is not missed.
+        notified.as_mut().enable();
+        if self.settled.load(Ordering::Acquire) {
+            return;
+        }
+        let _ = tokio::time::timeout(limit, notified).await;
+    }
+
+    /// The preload failed: nobody waits for it any more, and authentication keeps asking the
+    /// database about each nonce this cache has not seen (slow, still correct).
+    pub fn preload_failed(&self) {
+        self.settle();
+    }
+
+    fn settle(&self) {
+        self.settled.store(true, Ordering::Release);
+        self.settled_signal.notify_waiters();
     }
 
     /// Whether the nonces of earlier runs are all here. Until then a nonce this cache has not
@@ -64,6 +98,7 @@ impl NonceCache {
     /// Every earlier nonce is preloaded: afterwards [`NonceCache::is_loaded`].
     pub fn preload_done(&self) {
         self.loaded.store(true, Ordering::Release);
+        self.settle();
     }
 
     pub fn retention_ms(&self) -> Millis {

@@ -176,8 +176,9 @@ impl AppState {
 
     /// Loads the nonces earlier runs accepted within the retention, so their replays are
     /// refused from memory. After heavy use that is hundreds of thousands of rows (most of a
-    /// second), so `ecsim serve` runs it after it starts answering; until it is done,
-    /// authentication looks up each nonce it has not seen in the database as well.
+    /// second), so `ecsim serve` runs it after it starts answering; until it is done, signed
+    /// requests wait for it ([`NonceCache::wait_settled`]; on PostgreSQL every node claims each
+    /// nonce in the database instead).
     pub fn preload_nonces(&self) -> Result<(), ApiError> {
         // Digested as they are read and added in small batches: a list of all the records
         // (~140 bytes each) was freed right after, but an allocator with per-thread caches

@@ -154,6 +154,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         if let Err(err) = loader.preload_nonces() {
             // Authentication keeps asking the database for each unseen nonce: still correct.
             tracing::warn!(error = %err, "loading earlier nonces failed");
+            loader.nonces.preload_failed();
         }
     });
     tokio::spawn(run_completions(Arc::clone(&state)));

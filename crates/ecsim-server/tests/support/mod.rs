@@ -76,6 +76,15 @@ impl TestApp {
     }
 
     pub fn with_settings(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let app = Self::before_nonce_preload(tweak);
+        // What `ecsim serve` does right after it starts answering (nothing to load here).
+        app.state.preload_nonces().expect("nonces preloaded");
+        app
+    }
+
+    /// An app whose start-up nonce preload has not run: signed requests wait for it
+    /// ([`AppState::preload_nonces`]).
+    pub fn before_nonce_preload(tweak: impl FnOnce(&mut Settings)) -> Self {
         let db = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("ecsim-http-{}.sqlite", uuid::Uuid::new_v4()));
         let schema = std::env::var("ECSIM_TEST_DATABASE_URL")
