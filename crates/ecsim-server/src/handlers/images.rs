@@ -2,10 +2,10 @@
 
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
-use crate::blobs::{self, SourceBlob};
+use crate::blobs::{self, Batch, Plan};
 use crate::present::{ImageView, ImagesPage, object};
 use crate::state::AppState;
-use ecsim_blob::{BlobId, CloneJob};
+use ecsim_blob::BlobId;
 use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
@@ -596,68 +596,58 @@ fn prepare_instant(ctx: &Ctx<'_>, instance_id: &str, name: Option<&str>) -> Opti
         sources.insert(key, source);
     }
     let image_id = new_id("m", region);
-    let mut snapshots = HashMap::new();
-    // (source, destination, the snapshot it is for: `None` for the image)
-    let mut jobs: Vec<(&SourceBlob, BlobId, Option<String>)> = Vec::new();
+    // The clones, in one batch as the completion worker runs them: each disk's bytes to its
+    // snapshot, the system disk's also to the image.
+    let mut batch = Batch::default();
+    // Per disk: its id, its snapshot and the job cloning its bytes (none for a disk made from
+    // no image: no bytes and no checksum, as the completion worker records).
+    let mut planned: Vec<(String, PreparedSnapshot, Plan)> = Vec::new();
+    // Set with the system disk's (found above).
+    let mut image_plan = Plan::Failed;
     for disk in &disks {
         let id = new_id("s", region);
+        let mut plan = Plan::Nothing;
         if let Some(image) = &disk.image_id {
             let source = sources.get(&(disk.region_id.clone(), image.clone()))?;
-            jobs.push((
-                source,
-                blobs::blob_id(&disk.region_id, &id).ok()?,
-                Some(id.clone()),
-            ));
+            plan = batch.add(Ok(source.clone()), &disk.region_id, &id);
             if disk.id == system.id {
-                jobs.push((source, blobs::blob_id(region, &image_id).ok()?, None));
+                image_plan = batch.add(Ok(source.clone()), region, &image_id);
             }
         }
-        snapshots.insert(
-            disk.id.clone(),
-            PreparedSnapshot {
-                id,
-                region: disk.region_id.clone(),
-                source_image: disk.image_id.clone(),
-                // Filled in below from its clone; a disk made from no image has no bytes (and
-                // no checksum, as the completion worker records).
-                checksum: None,
-            },
-        );
+        // A destination that cannot even be named: nothing is cloned yet.
+        if matches!(plan, Plan::Failed) {
+            return None;
+        }
+        let snapshot = PreparedSnapshot {
+            id,
+            region: disk.region_id.clone(),
+            source_image: disk.image_id.clone(),
+            checksum: None,
+        };
+        planned.push((disk.id.clone(), snapshot, plan));
     }
-    let clone_jobs: Vec<CloneJob<'_>> = jobs
+    if matches!(image_plan, Plan::Failed) {
+        return None;
+    }
+    // Whatever happens, each destination may exist once the batch has run.
+    let mut blobs_written: Vec<(BlobId, Option<String>)> = planned
         .iter()
-        .map(|(source, dst, _)| CloneJob {
-            src: &source.id,
-            dst,
-            src_checksum: source.checksum.as_deref(),
-        })
+        .filter_map(|(_, s, plan)| Some((batch.destination(*plan)?.clone(), Some(s.id.clone()))))
         .collect();
-    let results = ctx.app.blobs.clone_blobs(&clone_jobs);
-    let mut blobs_written = Vec::new();
-    let mut image_checksum = None;
-    let mut failed = false;
-    for ((source, dst, snapshot), result) in jobs.iter().zip(results) {
-        let checked = result
-            .map_err(|e| e.to_string())
-            .and_then(|cloned| crate::worker::verified(source.checksum.as_deref(), &cloned));
-        // Whatever happened, a destination may exist now.
-        blobs_written.push((dst.clone(), snapshot.clone()));
-        match (checked, snapshot) {
-            (Ok(sum), None) => image_checksum = Some(sum),
-            (Ok(sum), Some(id)) => {
-                if let Some(s) = snapshots.values_mut().find(|s| &s.id == id) {
-                    s.checksum = Some(sum);
-                }
-            }
-            (Err(err), _) => {
-                tracing::warn!(error = %err, target = %dst, "cloning bytes for an instant CreateImage failed");
-                failed = true;
-            }
-        }
+    blobs_written.extend(batch.destination(image_plan).map(|dst| (dst.clone(), None)));
+    let done = batch.run(ctx.app);
+    let image_bytes = done.of(image_plan);
+    let mut failed = !image_bytes.succeeded();
+    let mut snapshots = HashMap::new();
+    for (disk_id, mut snapshot, plan) in planned {
+        let bytes = done.of(plan);
+        failed |= !bytes.succeeded();
+        snapshot.checksum = bytes.checksum();
+        snapshots.insert(disk_id, snapshot);
     }
     let prepared = Prepared {
         image_id,
-        image_checksum: image_checksum.unwrap_or_default(),
+        image_checksum: image_bytes.checksum().unwrap_or_default(),
         snapshots,
         blobs: blobs_written,
     };
