@@ -20,9 +20,10 @@ use ecsim_core::model::{
     AccessKey, AccountId, Disk, Image, Instance, KeyStatus, Region, ResourceType, Secret, Snapshot,
     Tag, Task, TaskAction,
 };
+use ecsim_core::rules::DeletionFacts;
 use ecsim_wire::ApiError;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
@@ -61,6 +62,8 @@ pub struct SqliteStore {
     wal: PathBuf,
     // Shared with the checkpointer, which holds it to keep commits out while it restarts the WAL.
     writer: Arc<Mutex<Connection>>,
+    /// The writer connection's parsed image documents, taken only under `writer`'s lock.
+    writer_parsed: Mutex<ParsedImages>,
     readers: Mutex<Vec<Reader>>,
     durability: Arc<GroupCommit>,
     /// `None` only in tests that need the database file to stay as it is.
@@ -292,6 +295,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             wal: wal_path(path),
             writer,
+            writer_parsed: Mutex::new(ParsedImages::default()),
             readers: Mutex::new(Vec::new()),
             durability,
             checkpointer,
@@ -343,16 +347,16 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let (out, seq) = {
-            let mut conn = lock(&self.writer);
+            let conn = lock(&self.writer);
             self.durability.check_healthy()?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StoreError::from)?;
+            // BEGIN and COMMIT through the statement cache, as reads do: `Transaction` parses
+            // them again on every call (`execute_batch`).
+            let tx = WriteTx::begin(&conn)?;
             let out = f(&mut SqliteTx {
-                conn: &tx,
-                parsed: None,
+                conn: &conn,
+                parsed: Some(&mut lock(&self.writer_parsed)),
             })?;
-            tx.commit().map_err(StoreError::from)?;
+            tx.commit()?;
             let seq = self.durability.committed();
             if let Some(checkpointer) = &self.checkpointer {
                 checkpointer.committed(seq, &conn, &self.wal);
@@ -366,9 +370,42 @@ impl SqliteStore {
     }
 }
 
+/// The writer's open transaction (`BEGIN IMMEDIATE`): rolled back unless committed, also when
+/// the closure fails or panics, so the connection is always left outside a transaction.
+struct WriteTx<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> WriteTx<'a> {
+    fn begin(conn: &'a Connection) -> StoreResult<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn })
+    }
+
+    fn commit(self) -> StoreResult<()> {
+        // On failure the transaction may still be open: dropping `self` rolls it back.
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            let rolled_back = self
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut rollback| rollback.execute([]));
+            if let Err(err) = rolled_back {
+                tracing::error!(error = %err, "rolling back a write transaction failed");
+            }
+        }
+    }
+}
+
 struct SqliteTx<'a> {
     conn: &'a Connection,
-    /// The reading connection's parsed image documents (none in write transactions).
+    /// The connection's parsed image documents (the reader's own, or the writer's).
     parsed: Option<&'a mut ParsedImages>,
 }
 
@@ -403,12 +440,22 @@ impl ParsedImages {
         let doc = std::str::from_utf8(doc)
             .map_err(|e| rusqlite::Error::from(rusqlite::types::FromSqlError::other(e)))?;
         let image: Image = from_doc(doc)?;
+        self.remember(id, doc.into(), image.clone());
+        Ok(image)
+    }
+
+    /// Remembers that `doc` is the text of `image` (as parsed, or as just serialized: the
+    /// serialization parses back to the same value).
+    fn remember(&mut self, id: &str, doc: Box<str>, image: Image) {
         if self.by_id.len() >= Self::CAPACITY {
             self.by_id.clear();
         }
-        self.by_id
-            .insert(id.to_owned(), (doc.into(), image.clone()));
-        Ok(image)
+        match self.by_id.get_mut(id) {
+            Some(entry) => *entry = (doc, image),
+            None => {
+                self.by_id.insert(id.to_owned(), (doc, image));
+            }
+        }
     }
 }
 
@@ -699,12 +746,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>> {
-        let doc: Option<String> = self
+        let mut stmt = self
             .conn
-            .prepare_cached("SELECT doc FROM images WHERE region_id = ? AND id = ?")?
-            .query_row([region_id, id], |r| r.get(0))
-            .optional()?;
-        doc.map(|d| from_doc(&d)).transpose()
+            .prepare_cached("SELECT doc FROM images WHERE region_id = ? AND id = ?")?;
+        let mut rows = stmt.query([region_id, id])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        // Parsed in SQLite's own buffer, through the connection's memo of parsed documents.
+        let doc = row.get_ref(0)?;
+        Ok(Some(match self.parsed.as_deref_mut() {
+            Some(parsed) => parsed.parse(id, doc.as_bytes().map_err(rusqlite::Error::from)?)?,
+            None => from_doc::<Image>(doc.as_str().map_err(rusqlite::Error::from)?)?,
+        }))
     }
 
     fn image_is_deleted(&mut self, region_id: &str, id: &str) -> StoreResult<bool> {
@@ -715,6 +769,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put_image(&mut self, image: &Image) -> StoreResult<()> {
+        let doc = to_doc(image)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO images(id, region_id, owner, name, family, status, os_type, arch, is_public, created_at, ready_at, deleted_at, doc)
@@ -737,8 +792,13 @@ impl Tx for SqliteTx<'_> {
                 image.created_at,
                 image.ready_at,
                 image.deleted_at,
-                to_doc(image)?
+                doc
             ])?;
+        // The next read of this document in this connection (DeleteImage after CreateImage, a
+        // completion round) finds its parse here instead of parsing the text written now.
+        if let Some(parsed) = self.parsed.as_deref_mut() {
+            parsed.remember(&image.id, doc.into_boxed_str(), image.clone());
+        }
         for snapshot_id in image
             .disk_mappings
             .iter()
@@ -1040,6 +1100,39 @@ impl Tx for SqliteTx<'_> {
             "SELECT COUNT(*) FROM instances WHERE image_id = ? AND region_id = ?",
             &[&image_id, &region_id],
         )
+    }
+
+    fn deletion_facts(&mut self, region_id: &str, image_id: &str) -> StoreResult<DeletionFacts> {
+        // One statement for the five questions (each its own probe, as in `open_task`,
+        // `shared_accounts` and `instances_using_image`): DeleteImage asks them twice, on its
+        // read snapshot and in its write.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?3 AND +status IN ('Waiting', 'Processing')),
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?4 AND +status IN ('Waiting', 'Processing')),
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?5 AND +status IN ('Waiting', 'Processing')),
+               (SELECT COUNT(*) FROM image_shares WHERE image_id = ?1),
+               (SELECT COUNT(*) FROM instances WHERE image_id = ?1 AND region_id = ?2)",
+        )?;
+        let facts = stmt.query_row(
+            params![
+                image_id,
+                region_id,
+                TaskAction::CopyImage.as_str(),
+                TaskAction::ImportImage.as_str(),
+                TaskAction::ExportImage.as_str()
+            ],
+            |r| {
+                Ok(DeletionFacts {
+                    copying: r.get::<_, i64>(0)? != 0,
+                    importing: r.get::<_, i64>(1)? != 0,
+                    exporting: r.get::<_, i64>(2)? != 0,
+                    shared_accounts: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    instances_using: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                })
+            },
+        )?;
+        Ok(facts)
     }
 
     fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64> {

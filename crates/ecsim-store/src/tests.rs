@@ -91,6 +91,8 @@ on_both_backends!(
     identity_policies_versions_and_generation,
     listing_totals_follow_every_change_and_extras_come_batched,
     listed_images_follow_every_write_of_their_document,
+    deletion_facts_answer_what_the_single_questions_do,
+    writes_read_the_image_as_committed_not_as_rolled_back,
 );
 
 fn uuid_like() -> String {
@@ -1192,6 +1194,123 @@ fn copy_tasks_are_found_by_source(db: &TestDb) {
             .status,
         TaskStatus::Finished
     );
+}
+
+/// A write transaction reads an image exactly as the database holds it: what an earlier write
+/// (or this one) put, never what a rolled-back one did (SQLite's writer remembers the documents
+/// it wrote; a remembered parse must never outlive its text).
+fn writes_read_the_image_as_committed_not_as_rolled_back(db: &TestDb) {
+    let store = db.open();
+    let read_in_write = || {
+        store
+            .write(|tx| Ok(tx.image("cn-hangzhou", "m-w")?))
+            .unwrap()
+            .unwrap()
+    };
+    let mut img = image("m-w", Some(1), 1);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    assert_eq!(read_in_write(), img);
+    img.name = "second".into();
+    let read_back = store
+        .write(|tx| {
+            tx.put_image(&img)?;
+            Ok(tx.image("cn-hangzhou", "m-w")?)
+        })
+        .unwrap();
+    assert_eq!(read_back, Some(img.clone()));
+    let committed = img.clone();
+    img.name = "rolled back".into();
+    let refused: Result<(), ApiError> = store.write(|tx| {
+        tx.put_image(&img)?;
+        assert_eq!(tx.image("cn-hangzhou", "m-w")?.as_ref(), Some(&img));
+        Err(ApiError::new(Code::InternalError))
+    });
+    assert!(refused.is_err());
+    assert_eq!(read_in_write(), committed);
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", "m-w")?))
+            .unwrap(),
+        Some(committed)
+    );
+}
+
+/// `Tx::deletion_facts` (one statement on SQLite) says what `open_task`, `shared_accounts` and
+/// `instances_using_image` say, in every state they can be in.
+fn deletion_facts_answer_what_the_single_questions_do(db: &TestDb) {
+    let store = db.open();
+    let facts = |id: &str| {
+        store
+            .read(|tx| {
+                let single = ecsim_core::rules::DeletionFacts {
+                    copying: tx.open_task(id, TaskAction::CopyImage)?.is_some(),
+                    importing: tx.open_task(id, TaskAction::ImportImage)?.is_some(),
+                    exporting: tx.open_task(id, TaskAction::ExportImage)?.is_some(),
+                    shared_accounts: tx.shared_accounts(id)?,
+                    instances_using: tx.instances_using_image("cn-hangzhou", id)?,
+                };
+                let together = tx.deletion_facts("cn-hangzhou", id)?;
+                assert_eq!(together, single, "{id}");
+                Ok(together)
+            })
+            .unwrap()
+    };
+    store
+        .write(|tx| {
+            tx.put_image(&image("m-d", Some(1), 1))?;
+            tx.put_image(&image("m-other", Some(1), 2))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(facts("m-d"), ecsim_core::rules::DeletionFacts::default());
+    // Tasks on it: open ones count, a finished one and another image's do not.
+    let mut n = 0;
+    for (action, status) in [
+        (TaskAction::CopyImage, TaskStatus::Waiting),
+        (TaskAction::ImportImage, TaskStatus::Processing),
+        (TaskAction::ExportImage, TaskStatus::Finished),
+    ] {
+        n += 1;
+        let mut t = task(&format!("t-{n}"), n);
+        t.action = action;
+        t.status = status;
+        t.resource_id = "m-d".into();
+        store.write(|tx| Ok(tx.put_task(&t)?)).unwrap();
+    }
+    let mut other = task("t-other", 9);
+    other.action = TaskAction::ExportImage;
+    other.resource_id = "m-other".into();
+    store.write(|tx| Ok(tx.put_task(&other)?)).unwrap();
+    let got = facts("m-d");
+    assert!(got.copying && got.importing && !got.exporting, "{got:?}");
+    // Shares and instances: those of this image in this region only.
+    store
+        .write(|tx| {
+            tx.share_image("m-d", 2, 1)?;
+            tx.share_image("m-d", 3, 1)?;
+            tx.share_image("m-other", 4, 1)?;
+            tx.put_instance(&instance("i-1", "a", "m-d", 1))?;
+            tx.put_instance(&instance("i-2", "b", "m-d", 2))?;
+            tx.put_instance(&instance("i-3", "c", "m-other", 3))?;
+            let mut elsewhere = instance("i-4", "d", "m-d", 4);
+            elsewhere.region_id = "cn-beijing".into();
+            tx.put_instance(&elsewhere)?;
+            Ok(())
+        })
+        .unwrap();
+    let got = facts("m-d");
+    assert_eq!(
+        (got.shared_accounts, got.instances_using),
+        (2, 2),
+        "{got:?}"
+    );
+    // Inside a write transaction too.
+    let in_write = store
+        .write(|tx| Ok(tx.deletion_facts("cn-hangzhou", "m-d")?))
+        .unwrap();
+    assert_eq!(in_write, got);
+    facts("m-other");
+    facts("m-unknown");
 }
 
 fn ram_user(id: &str, name: &str) -> RamUser {

@@ -719,16 +719,16 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     (m, base, None)
                 }
             };
-            // Spec §3.2: ImdsSupport defaults to the source image's value for an instance, v1 for snapshots.
-            let inherited_imds = if from_instance {
-                base_imds(tx, ctx, base_image_id.as_deref())?
-            } else {
-                None
-            };
             // A deleted base image still describes the OS on the disk, so tombstones count.
             let base = match base_image_id {
                 Some(base_id) => tx.image(ctx.region_id(), &base_id)?,
                 None => None,
+            };
+            // Spec §3.2: ImdsSupport defaults to the source image's value for an instance, v1 for snapshots.
+            let inherited_imds = if from_instance {
+                base.as_ref().map(|b| b.imds_support.clone())
+            } else {
+                None
             };
             let size = mappings
                 .iter()
@@ -834,17 +834,6 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ctx.app.completions.notify_one();
     }
     Ok(reply)
-}
-
-fn base_imds(
-    tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
-    base_id: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    Ok(match base_id {
-        Some(id) => tx.image(ctx.region_id(), id)?.map(|b| b.imds_support),
-        None => None,
-    })
 }
 
 /// The caller's own, not deleted image in the request's region, else `InvalidImageId.NotFound`.
@@ -1028,13 +1017,7 @@ fn deletion_facts(
     let Some(image) = image else {
         return Err(ApiError::new(Code::InvalidImageIdNotFound));
     };
-    let facts = DeletionFacts {
-        copying: tx.open_task(&image.id, TaskAction::CopyImage)?.is_some(),
-        importing: tx.open_task(&image.id, TaskAction::ImportImage)?.is_some(),
-        exporting: tx.open_task(&image.id, TaskAction::ExportImage)?.is_some(),
-        shared_accounts: tx.shared_accounts(&image.id)?,
-        instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
-    };
+    let facts = tx.deletion_facts(&image.region_id, &image.id)?;
     rules::check_delete(&image, &facts, force)?;
     Ok(Some((image, facts)))
 }
