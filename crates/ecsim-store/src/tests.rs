@@ -93,6 +93,7 @@ on_both_backends!(
     listed_images_follow_every_write_of_their_document,
     deletion_facts_answer_what_the_single_questions_do,
     writes_read_the_image_as_committed_not_as_rolled_back,
+    update_image_leaves_what_put_image_leaves,
 );
 
 fn uuid_like() -> String {
@@ -1193,6 +1194,154 @@ fn copy_tasks_are_found_by_source(db: &TestDb) {
             .unwrap()
             .status,
         TaskStatus::Finished
+    );
+}
+
+/// `Tx::update_image` (on SQLite: only the changed columns) leaves the image exactly as
+/// `Tx::put_image` does: every lookup, listing filter, counter, name check and due list sees
+/// the two alike, through every kind of change.
+fn update_image_leaves_what_put_image_leaves(db: &TestDb) {
+    let store = db.open();
+    // "m-u" changes through update_image, "m-p" the same way through put_image.
+    let mut u = image("m-u", Some(1), 10);
+    let mut p = image("m-p", Some(1), 10);
+    for img in [&mut u, &mut p] {
+        img.status = ImageStatus::Creating;
+        img.ready_at = Some(50);
+    }
+    store
+        .write(|tx| {
+            tx.put_image(&u)?;
+            tx.put_image(&p)?;
+            Ok(())
+        })
+        .unwrap();
+    let changes: Vec<(&str, fn(&mut Image))> = vec![
+        ("completed", |i| {
+            i.status = ImageStatus::Available;
+            i.ready_at = None;
+            i.blob_sha256 = Some("blake3:00".into());
+        }),
+        ("renamed", |i| i.name.push_str("-renamed")),
+        ("family and os", |i| {
+            i.family = "fam".into();
+            i.os_type = OsType::Windows;
+            i.architecture = Architecture::Arm64;
+        }),
+        ("published", |i| i.is_public = true),
+        ("deprecated and private", |i| {
+            i.is_public = false;
+            i.status = ImageStatus::Deprecated;
+        }),
+        ("another snapshot", |i| {
+            let mut m = i.disk_mappings[0].clone();
+            m.snapshot_id = Some(format!("s-extra-{}", i.id));
+            m.kind = DiskType::Data;
+            i.disk_mappings.push(m);
+        }),
+        ("new owner", |i| i.owner = Some(2)),
+        ("created earlier", |i| i.created_at = 5),
+        ("nothing", |_| {}),
+        ("deleted", |i| i.deleted_at = Some(99)),
+        ("back", |i| i.deleted_at = None),
+    ];
+    let queries = |id: &str, name: &str| -> Vec<(String, ImageQuery)> {
+        let mut out = Vec::new();
+        for caller in [1, 2, 3] {
+            for statuses in [
+                vec![],
+                vec![ImageStatus::Available],
+                vec![ImageStatus::Creating],
+                vec![ImageStatus::Deprecated],
+            ] {
+                let mut q = query(caller);
+                q.statuses = statuses.clone();
+                out.push((format!("caller {caller} statuses {statuses:?}"), q.clone()));
+                q.owners = OwnerSet {
+                    community: true,
+                    ..Default::default()
+                };
+                out.push((format!("caller {caller} community {statuses:?}"), q));
+            }
+        }
+        let mut q = query(1);
+        q.name_contains = Some(name.into());
+        out.push(("by name".into(), q));
+        let mut q = query(2);
+        q.snapshot_id = Some(format!("s-extra-{id}"));
+        out.push(("by snapshot".into(), q));
+        let mut q = query(2);
+        q.family = Some("fam".into());
+        q.os_type = Some(OsType::Windows);
+        q.architecture = Some(Architecture::Arm64);
+        out.push(("by family, os and arch".into(), q));
+        let mut q = query(2);
+        q.created_from = Some(1);
+        q.created_to = Some(7);
+        out.push(("created between".into(), q));
+        out
+    };
+    for (what, change) in changes {
+        let (before_u, before_p) = (u.clone(), p.clone());
+        change(&mut u);
+        change(&mut p);
+        store
+            .write(|tx| {
+                tx.update_image(&before_u, &u)?;
+                tx.put_image(&p)?;
+                Ok(())
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(tx.image("cn-hangzhou", "m-u")?.as_ref(), Some(&u), "{what}");
+                assert_eq!(tx.image("cn-hangzhou", "m-p")?.as_ref(), Some(&p), "{what}");
+                for ((label, qu), (_, qp)) in queries("m-u", &u.name)
+                    .into_iter()
+                    .zip(queries("m-p", &p.name))
+                {
+                    let has = |q: &ImageQuery, tx: &mut dyn Tx, id: &str| -> StoreResult<bool> {
+                        Ok(tx.find_images(q)?.items.iter().any(|i| i.id == id))
+                    };
+                    let (in_u, in_p) = (has(&qu, tx, "m-u")?, has(&qp, tx, "m-p")?);
+                    assert_eq!(in_u, in_p, "{what}: {label}");
+                    // Totals come from the counters once a page is full.
+                    let mut first = qu.clone();
+                    first.limit = 1;
+                    let listed = tx.find_images(&qu)?.items.len() as u64;
+                    assert_eq!(
+                        tx.find_images(&first)?.total,
+                        listed,
+                        "{what}: {label} total"
+                    );
+                }
+                for owner in [1, 2] {
+                    assert_eq!(
+                        tx.image_name_taken(owner, "cn-hangzhou", &u.name, None)?,
+                        tx.image_name_taken(owner, "cn-hangzhou", &p.name, None)?,
+                        "{what}: name of owner {owner}"
+                    );
+                }
+                let due: Vec<String> = tx.due_images(100)?.into_iter().map(|i| i.id).collect();
+                assert_eq!(
+                    due.contains(&"m-u".to_string()),
+                    due.contains(&"m-p".to_string()),
+                    "{what}: due"
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+    // An image that is not there is written whole.
+    let fresh = image("m-fresh", Some(1), 1);
+    store
+        .write(|tx| Ok(tx.update_image(&fresh, &fresh)?))
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", "m-fresh")?))
+            .unwrap(),
+        Some(fresh)
     );
 }
 
