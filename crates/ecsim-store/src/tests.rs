@@ -621,6 +621,28 @@ fn instances_disks_and_snapshots_filter(db: &TestDb) {
     let of_instance = store.read(|tx| Ok(tx.disks_of_instance("i-1")?)).unwrap();
     assert_eq!(of_instance.len(), 2);
     assert_eq!(of_instance[0].id, "d-1");
+    // Oldest first, ties by id (bytewise), whatever order they were written in.
+    store
+        .write(|tx| {
+            for (id, at) in [
+                ("d-o3", 7),
+                ("d-oB", 5),
+                ("d-o1", 7),
+                ("d-oA", 5),
+                ("d-o0", 9),
+            ] {
+                tx.put_disk(&disk(id, "i-order", DiskType::Data, at))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let ordered: Vec<String> = store
+        .read(|tx| Ok(tx.disks_of_instance("i-order")?))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ordered, ["d-oA", "d-oB", "d-o1", "d-o3", "d-o0"]);
     let sq = |kind: DiskType| SnapshotQuery {
         owner: 1,
         region_id: "cn-hangzhou".into(),
@@ -1216,7 +1238,8 @@ fn update_image_leaves_what_put_image_leaves(db: &TestDb) {
             Ok(())
         })
         .unwrap();
-    let changes: Vec<(&str, fn(&mut Image))> = vec![
+    type Change = (&'static str, fn(&mut Image));
+    let changes: Vec<Change> = vec![
         ("completed", |i| {
             i.status = ImageStatus::Available;
             i.ready_at = None;
@@ -1282,7 +1305,7 @@ fn update_image_leaves_what_put_image_leaves(db: &TestDb) {
         out
     };
     for (what, change) in changes {
-        let (before_u, before_p) = (u.clone(), p.clone());
+        let before_u = u.clone();
         change(&mut u);
         change(&mut p);
         store
