@@ -129,7 +129,7 @@ def one(label, binary, args, data_template, extra, requests, kind=None):
                 extra = extra(port, binary)
             # Warm-up: a tenth of the requests; a quarter for the cycle, whose reader pool grows
             # for longer (a reader opened while measuring costs ~1.7M instructions).
-            load(port, args, extra, max(requests // (4 if kind == "cycle" else 10), 20))
+            load(port, args, extra, args.warmup_requests or max(requests // (4 if kind == "cycle" else 10), 20))
             subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True, capture_output=True)
             r = load(port, args, extra, requests)
             subprocess.run(["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True)
@@ -207,6 +207,8 @@ def main():
     ap.add_argument("--only-writes", action="store_true", help="measure the write scenarios alone")
     ap.add_argument("--refused-requests", type=int, default=0,
                     help="DeleteImage refused with ImageUsingByInstance on the seeded dir (0: skip)")
+    ap.add_argument("--warmup-requests", type=int, default=0,
+                    help="requests before measuring (0: a tenth of them; a quarter for the cycle)")
     ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
