@@ -14,6 +14,9 @@ not what the scheduler did; this VM exposes no hardware counters to `perf stat`)
 in --keep DIR for `callgrind_annotate`. Needs valgrind (`apt-get install valgrind`).
 --write-requests adds RunInstances + DeleteInstance(Force) (bench/ab.py's run-delete; a request
 is one of the two) on a fresh data dir; its fsyncs are system time, not counted here.
+--cycle-requests adds bench/cycle.sh's CreateImage(instance) + DeleteImage (a request is one of
+the two, or a DeleteImage retried on ImageIsCreating) on a fresh data dir with one instance of the
+system image; it also prints instructions per cycle (per CreateImage handled).
 """
 import argparse
 import json
@@ -96,6 +99,17 @@ def load(port, args, extra, requests):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cycle(port, binary):
+    """bench/cycle.sh's load: CreateImage from an instance made first, then DeleteImage of it."""
+    run.ECSIM = Path(binary)
+    inst = run.ecsim_call(port, "RunInstances", RegionId=run.REGION, ImageId=run.SYSTEM_IMAGE,
+                          InstanceType=run.INSTANCE_TYPE)
+    instance_id = inst["InstanceIdSets"]["InstanceIdSet"][0]
+    return ["--action", "CreateImage", "--param", f"RegionId={run.REGION}", "--param", f"InstanceId={instance_id}",
+            "--then", "DeleteImage", "--param", f"RegionId={run.REGION}", "--param", "ImageId={id}",
+            "--extract", "ImageId", "--retry-code", "ImageIsCreating", "--retry-wait-ms", "10"]
+
+
 def one(label, binary, args, data_template, extra, requests, kind=None):
     with tempfile.TemporaryDirectory(prefix="ecsim-icount-") as tmp:
         data = Path(tmp) / "data"
@@ -111,7 +125,11 @@ def one(label, binary, args, data_template, extra, requests, kind=None):
         )
         try:
             wait_healthy(port)
-            load(port, args, extra, max(requests // 10, 20))
+            if callable(extra):
+                extra = extra(port, binary)
+            # Warm-up: a tenth of the requests; a quarter for the cycle, whose reader pool grows
+            # for longer (a reader opened while measuring costs ~1.7M instructions).
+            load(port, args, extra, args.warmup_requests or max(requests // (4 if kind == "cycle" else 10), 20))
             subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True, capture_output=True)
             r = load(port, args, extra, requests)
             subprocess.run(["callgrind_control", "-d", str(server.pid)], check=True, capture_output=True)
@@ -120,12 +138,16 @@ def one(label, binary, args, data_template, extra, requests, kind=None):
             server.terminate()
             server.wait()
     dumps = sorted(Path(args.keep).glob(out_file.name + ".*"), key=lambda p: p.stat().st_mtime)
-    total, served, soft_sha = dump_figures(dumps[-1])
+    total, served, soft_sha, created = dump_figures(dumps[-1])
     if not served:
         raise RuntimeError(f"{dumps[-1]}: no authenticated request was instrumented")
+    per_cycle = ""
+    if kind == "cycle" and created:
+        per_cycle = (f"; {total / created / 1e3:.1f} k/cycle, {(total - soft_sha) / created / 1e3:.1f} k without "
+                     f"software SHA ({created} CreateImage)")
     print(f"{label:10} {total / served / 1e3:8.1f} k instructions/req, {(total - soft_sha) / served / 1e3:6.1f} k "
-          f"without software SHA ({served} of {requests} requests instrumented; dump {dumps[-1]}, errors {r['errors']})",
-          flush=True)
+          f"without software SHA{per_cycle} ({served} of {requests} requests instrumented; dump {dumps[-1]}, "
+          f"errors {r['errors']})", flush=True)
 
 
 # What valgrind runs in software but the server runs on the CPU's SHA extensions (SHA-NI):
@@ -134,7 +156,7 @@ SOFT_SHA = ("sha2::sha256::soft::compress", "sha1::compress::soft::compress")
 
 
 def dump_figures(dump):
-    """Total instructions, requests served and instructions in software SHA of a dump.
+    """Total instructions, requests served, instructions in software SHA and CreateImage calls of a dump.
 
     Requests are counted as calls of `auth::authenticate` (one per request), not taken from the
     load generator: callgrind switches instrumentation on some time after `callgrind_control -i
@@ -142,7 +164,7 @@ def dump_figures(dump):
     reported apart because valgrind hides the CPU's SHA extensions: `sha2` and `sha1` fall back
     to their software rounds under callgrind, several times the cost of the SHA-NI path the server runs natively.
     """
-    total = served = soft_sha = 0
+    total = served = soft_sha = created = 0
     ids = {}
     current_fn = None
     called = None
@@ -162,13 +184,15 @@ def dump_figures(dump):
         elif line.startswith("calls="):
             if called == "ecsim_server::auth::authenticate":
                 served += int(line[len("calls="):].split()[0])
+            elif called == "ecsim_server::handlers::images::create_image":
+                created += int(line[len("calls="):].split()[0])
         elif line[:1].isdigit() or line[:1] in "+-*":
             # A cost line: self cost unless it directly follows a `calls=` line (called == set).
             if called is not None:
                 called = None
             elif current_fn in SOFT_SHA and len(line.split()) == 2:
                 soft_sha += int(line.split()[1])
-    return total, served, soft_sha
+    return total, served, soft_sha, created
 
 
 def main():
@@ -178,9 +202,13 @@ def main():
     ap.add_argument("--page-requests", type=int, default=100, help="page-of-100 requests (0: skip pages)")
     ap.add_argument("--write-requests", type=int, default=0,
                     help="RunInstances + DeleteInstance(Force) requests (each fsynced; 0: skip)")
-    ap.add_argument("--only-writes", action="store_true", help="measure the write scenario alone")
+    ap.add_argument("--cycle-requests", type=int, default=0,
+                    help="CreateImage(instance) + DeleteImage requests, bench/cycle.sh's load (0: skip)")
+    ap.add_argument("--only-writes", action="store_true", help="measure the write scenarios alone")
     ap.add_argument("--refused-requests", type=int, default=0,
                     help="DeleteImage refused with ImageUsingByInstance on the seeded dir (0: skip)")
+    ap.add_argument("--warmup-requests", type=int, default=0,
+                    help="requests before measuring (0: a tenth of them; a quarter for the cycle)")
     ap.add_argument("--keep", default="/tmp/ecsim-icount", help="where the callgrind dumps go")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--connections", type=int, default=32)
@@ -198,6 +226,10 @@ def main():
                 print(f"RunInstances + DeleteInstance(Force), {scheme}:")
                 for label, binary in pairs:
                     one(label, binary, args, None, RUN_DELETE, args.write_requests, kind="write")
+            if args.cycle_requests:
+                print(f"CreateImage(instance) + DeleteImage, {scheme}:")
+                for label, binary in pairs:
+                    one(label, binary, args, None, cycle, args.cycle_requests, kind="cycle")
             if args.only_writes:
                 continue
             print(f"DescribeImages by id, {scheme}:")

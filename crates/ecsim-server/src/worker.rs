@@ -1,9 +1,8 @@
 //! Ends timed creations (images `Creating`, snapshots `progressing`) when they are due. The due
 //! time is stored with the resource, so a restart simply finds overdue ones and ends them.
 
-use crate::blobs::{self, SourceBlob};
+use crate::blobs::{self, Batch, Cloned, Plan, SourceBlob};
 use crate::state::AppState;
-use ecsim_blob::CloneJob;
 use ecsim_core::model::{BlobRef, Image, ImageStatus, SnapshotStatus};
 use ecsim_wire::ApiError;
 use std::collections::HashMap;
@@ -178,137 +177,6 @@ fn complete_due(app: &AppState, now: ecsim_core::Millis) -> Result<(), ApiError>
     Ok(())
 }
 
-/// How a creation's bytes are made in a round.
-#[derive(Debug, Clone, Copy)]
-enum Plan {
-    /// There are none to move (a disk made from no image).
-    Nothing,
-    /// Job `n` of the round's [`Batch`] clones them.
-    Clone(usize),
-    /// The source could not even be named or found; the creation fails.
-    Failed,
-}
-
-/// The clones of one round, run together by [`BlobStore::clone_blobs`].
-#[derive(Default)]
-struct Batch {
-    jobs: Vec<(SourceBlob, ecsim_blob::BlobId)>,
-}
-
-impl Batch {
-    /// Queues cloning `source` to `region/key`.
-    fn add(&mut self, source: Result<SourceBlob, String>, region: &str, key: &str) -> Plan {
-        match source.and_then(|source| Ok((source, blobs::blob_id(region, key)?))) {
-            Ok(job) => {
-                self.jobs.push(job);
-                Plan::Clone(self.jobs.len() - 1)
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, target = key, "cloning bytes failed");
-                Plan::Failed
-            }
-        }
-    }
-
-    /// The recorded checksum of the source a plan clones from.
-    fn source_checksum(&self, plan: Plan) -> Option<String> {
-        match plan {
-            Plan::Clone(n) => self.jobs[n].0.checksum.clone(),
-            Plan::Nothing | Plan::Failed => None,
-        }
-    }
-
-    /// Clones everything, then checks each clone against its source's recorded checksum.
-    fn run(self, app: &AppState) -> Done {
-        let jobs: Vec<CloneJob<'_>> = self
-            .jobs
-            .iter()
-            .map(|(source, dst)| CloneJob {
-                src: &source.id,
-                dst,
-                src_checksum: source.checksum.as_deref(),
-            })
-            .collect();
-        let results = app.blobs.clone_blobs(&jobs);
-        let checked = self
-            .jobs
-            .iter()
-            .zip(results)
-            .map(|((source, dst), result)| {
-                let checked = result
-                    .map_err(|e| e.to_string())
-                    .and_then(|cloned| verified(source.checksum.as_deref(), &cloned));
-                match checked {
-                    Ok(sum) => Cloned::Bytes(sum),
-                    Err(err) => {
-                        // Nothing will refer to bytes that failed their check or half a clone.
-                        let _ = app.blobs.delete(dst);
-                        tracing::warn!(error = %err, source = %source.id, target = %dst, "cloning bytes failed");
-                        Cloned::Failed
-                    }
-                }
-            })
-            .collect();
-        Done(checked)
-    }
-}
-
-/// The outcome of each job of a [`Batch`].
-struct Done(Vec<Cloned>);
-
-impl Done {
-    fn of(&self, plan: Plan) -> Cloned {
-        match plan {
-            Plan::Nothing => Cloned::Nothing,
-            Plan::Clone(n) => self.0.get(n).cloned().unwrap_or(Cloned::Failed),
-            Plan::Failed => Cloned::Failed,
-        }
-    }
-}
-
-/// What cloning a creation's bytes gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Cloned {
-    /// There were none to move.
-    Nothing,
-    /// In place, with the checksum of the bytes now under the creation's key.
-    Bytes(String),
-    /// Cloning failed; the creation fails.
-    Failed,
-}
-
-impl Cloned {
-    fn succeeded(&self) -> bool {
-        !matches!(self, Cloned::Failed)
-    }
-
-    fn checksum(&self) -> Option<String> {
-        match self {
-            Cloned::Bytes(sum) => Some(sum.clone()),
-            Cloned::Nothing | Cloned::Failed => None,
-        }
-    }
-}
-
-/// The checksum to record for a clone of a source whose bytes were recorded with `expected`.
-/// A clone that shares storage reports `expected` itself (blobs never change, so it still
-/// holds; that is what spares re-reading them); one that streamed the bytes computed their
-/// checksum (with the algorithm `expected` names), which must equal the recorded one — the check
-/// CopyImage makes — or the bytes are not what the source was written with and the creation
-/// fails.
-pub(crate) fn verified(
-    expected: Option<&str>,
-    cloned: &ecsim_blob::Cloned,
-) -> Result<String, String> {
-    match expected {
-        Some(expected) if !cloned.linked && cloned.info.checksum != expected => Err(format!(
-            "the cloned bytes (checksum {}) do not match the source's recorded checksum {expected}",
-            cloned.info.checksum
-        )),
-        _ => Ok(cloned.info.checksum.clone()),
-    }
-}
-
 /// How long an accepted nonce of a read-only request may wait in memory before it is written.
 const NONCE_FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// How often nonces older than the retention are deleted.
@@ -342,52 +210,5 @@ pub async fn flush_nonces(app: &Arc<AppState>) {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "writing nonces failed; will retry"),
         Err(err) => tracing::error!(error = %err, "nonce flush task failed"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::verified;
-    use ecsim_blob::{BlobInfo, Cloned};
-
-    fn clone_of(checksum: &str, linked: bool) -> Cloned {
-        Cloned {
-            info: BlobInfo {
-                size: 8,
-                checksum: checksum.to_string(),
-            },
-            linked,
-        }
-    }
-
-    #[test]
-    fn a_streamed_clone_must_match_the_recorded_checksum() {
-        let (recorded, other) = ("a".repeat(64), "b".repeat(64));
-        assert_eq!(
-            verified(Some(&recorded), &clone_of(&recorded, false)),
-            Ok(recorded.clone())
-        );
-        let refused = verified(Some(&recorded), &clone_of(&other, false));
-        assert!(
-            refused.as_ref().is_err_and(|e| e.contains(&other)),
-            "{refused:?}"
-        );
-    }
-
-    #[test]
-    fn a_shared_clone_keeps_the_recorded_checksum_and_an_unrecorded_source_is_hashed() {
-        let recorded = "a".repeat(64);
-        // The store hands back the known checksum for a link (same inode, same bytes).
-        assert_eq!(
-            verified(Some(&recorded), &clone_of(&recorded, true)),
-            Ok(recorded.clone())
-        );
-        // Nothing recorded: whatever the store read back is what is recorded now.
-        let read_back = "c".repeat(64);
-        assert_eq!(
-            verified(None, &clone_of(&read_back, true)),
-            Ok(read_back.clone())
-        );
-        assert_eq!(verified(None, &clone_of(&read_back, false)), Ok(read_back));
     }
 }

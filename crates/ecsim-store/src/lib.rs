@@ -16,6 +16,7 @@ use ecsim_core::model::{
     InstanceStatus, OsType, Region, ResourceType, Snapshot, SnapshotStatus, Tag, Task, TaskAction,
     TaskStatus,
 };
+use ecsim_core::rules::DeletionFacts;
 use ecsim_wire::{ApiError, Code};
 use std::path::Path;
 use std::sync::Mutex;
@@ -233,6 +234,14 @@ pub trait Tx: IdentityTx {
         Ok(self.image(region_id, id)?.is_some_and(|i| i.is_deleted()))
     }
     fn put_image(&mut self, image: &Image) -> StoreResult<()>;
+    /// Writes `after` over `before`, the image as this transaction read it (same region and
+    /// id): the same result as [`Tx::put_image`] of `after`, which a backend may reach by
+    /// writing only what changed (on SQLite, only the columns that differ and the indexes that
+    /// hold them, instead of an upsert of every column).
+    fn update_image(&mut self, before: &Image, after: &Image) -> StoreResult<()> {
+        let _ = before;
+        self.put_image(after)
+    }
     fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
     /// What a listing shows beside each of these images of the region, in the same order.
     /// `count_shares`: whether `shared_accounts` is wanted (DescribeImages shows it for the
@@ -252,6 +261,17 @@ pub trait Tx: IdentityTx {
     ) -> StoreResult<bool>;
     /// Non-released instances in the region whose current image is this one.
     fn instances_using_image(&mut self, region_id: &str, image_id: &str) -> StoreResult<u64>;
+    /// What DeleteImage's rules ask about an image beside its document: its unfinished copy,
+    /// import and export tasks, the accounts it is shared with and the instances using it.
+    fn deletion_facts(&mut self, region_id: &str, image_id: &str) -> StoreResult<DeletionFacts> {
+        Ok(DeletionFacts {
+            copying: self.open_task(image_id, TaskAction::CopyImage)?.is_some(),
+            importing: self.open_task(image_id, TaskAction::ImportImage)?.is_some(),
+            exporting: self.open_task(image_id, TaskAction::ExportImage)?.is_some(),
+            shared_accounts: self.shared_accounts(image_id)?,
+            instances_using: self.instances_using_image(region_id, image_id)?,
+        })
+    }
     fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64>;
     fn is_shared_with(&mut self, image_id: &str, account: AccountId) -> StoreResult<bool>;
     fn share_image(&mut self, image_id: &str, account: AccountId, now: Millis) -> StoreResult<()>;

@@ -20,13 +20,15 @@ use ecsim_core::model::{
     AccessKey, AccountId, Disk, Image, Instance, KeyStatus, Region, ResourceType, Secret, Snapshot,
     Tag, Task, TaskAction,
 };
+use ecsim_core::rules::DeletionFacts;
 use ecsim_groupsync::GroupSync;
 use ecsim_wire::ApiError;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,6 +71,8 @@ pub struct SqliteStore {
     wal: PathBuf,
     // Shared with the checkpointer, which holds it to keep commits out while it restarts the WAL.
     writer: Arc<Mutex<Connection>>,
+    /// Parsed image documents, shared by every connection (see [`ParsedImages`]).
+    parsed: ParsedImages,
     readers: Mutex<Vec<Reader>>,
     durability: Arc<GroupCommit>,
     /// `None` only in tests that need the database file to stay as it is.
@@ -297,6 +301,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             wal: wal_path(path),
             writer,
+            parsed: ParsedImages::default(),
             readers: Mutex::new(Vec::new()),
             durability,
             checkpointer,
@@ -308,11 +313,10 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pooled = lock(&self.readers).pop();
-        let mut reader = match pooled {
+        let reader = match pooled {
             Some(r) => r,
             None => Reader {
                 conn: connect(&self.path)?,
-                parsed: ParsedImages::default(),
             },
         };
         let conn = &reader.conn;
@@ -323,7 +327,7 @@ impl SqliteStore {
             .map_err(StoreError::from)?;
         let result = f(&mut SqliteTx {
             conn,
-            parsed: Some(&mut reader.parsed),
+            parsed: Some(&self.parsed),
         });
         // A read transaction has nothing to keep; ending it releases the snapshot. Should the
         // ROLLBACK fail, the connection may still hold the transaction: it is not reused.
@@ -348,16 +352,16 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tx) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let (out, seq) = {
-            let mut conn = lock(&self.writer);
+            let conn = lock(&self.writer);
             self.durability.check_healthy()?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StoreError::from)?;
+            // BEGIN and COMMIT through the statement cache, as reads do: `Transaction` parses
+            // them again on every call (`execute_batch`).
+            let tx = WriteTx::begin(&conn)?;
             let out = f(&mut SqliteTx {
-                conn: &tx,
-                parsed: None,
+                conn: &conn,
+                parsed: Some(&self.parsed),
             })?;
-            tx.commit().map_err(StoreError::from)?;
+            tx.commit()?;
             let seq = self.durability.committed();
             if let Some(checkpointer) = &self.checkpointer {
                 checkpointer.committed(seq, &conn, &self.wal);
@@ -371,49 +375,116 @@ impl SqliteStore {
     }
 }
 
+/// The writer's open transaction (`BEGIN IMMEDIATE`): rolled back unless committed, also when
+/// the closure fails or panics, so the connection is always left outside a transaction.
+struct WriteTx<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> WriteTx<'a> {
+    fn begin(conn: &'a Connection) -> StoreResult<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn })
+    }
+
+    fn commit(self) -> StoreResult<()> {
+        // On failure the transaction may still be open: dropping `self` rolls it back.
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            let rolled_back = self
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut rollback| rollback.execute([]));
+            if let Err(err) = rolled_back {
+                tracing::error!(error = %err, "rolling back a write transaction failed");
+            }
+        }
+    }
+}
+
 struct SqliteTx<'a> {
     conn: &'a Connection,
-    /// The reading connection's parsed image documents (none in write transactions).
-    parsed: Option<&'a mut ParsedImages>,
+    /// The store's parsed image documents.
+    parsed: Option<&'a ParsedImages>,
 }
 
-/// A pooled reading connection and what it remembers of the documents it read.
+/// A pooled reading connection.
 struct Reader {
     conn: Connection,
-    parsed: ParsedImages,
 }
 
-/// Image documents this connection parsed, by image id, each with the exact text it was parsed
-/// from. Parsing an ~850-byte document cost 12% of DescribeImages by id and a third of a page
-/// (BENCHMARKS.md); an unchanged document is a string comparison and a clone instead. A hit
-/// needs the text read in the current transaction to be byte for byte the remembered one, so
-/// the result is always the parse of what the database holds now: a write changes the text and
-/// the next read parses it again. Bounded: forgotten all at once when full.
-#[derive(Default)]
+/// Image documents parsed (or written) by any of the store's connections, by image id, each
+/// with the exact text it was parsed from. Parsing an ~850-byte document cost 12% of
+/// DescribeImages by id and a third of a page (BENCHMARKS.md); an unchanged document is a string
+/// comparison and a clone instead. A hit needs the text read in the current transaction to be
+/// byte for byte the remembered one, so the result is always the parse of what that transaction
+/// sees, whichever connection remembered it: a write changes the text and the next read parses
+/// it again (or finds the parse the writer remembered with the text it wrote). Shared, so an
+/// image written by the writer is not parsed again by each reader that reads it (DeleteImage's
+/// read snapshot after CreateImage); in shards, each forgotten all at once when full.
 struct ParsedImages {
-    by_id: std::collections::HashMap<String, (Box<str>, Image)>,
+    shards: Box<[Shard]>,
+    hasher: std::hash::RandomState,
+}
+
+/// Part of [`ParsedImages`]: image id → (document text, its parse).
+type Shard = Mutex<HashMap<String, (Box<str>, Image)>>;
+
+impl Default for ParsedImages {
+    fn default() -> Self {
+        Self {
+            shards: (0..Self::SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
 }
 
 impl ParsedImages {
-    /// ~2 KB each (text and parse): at most ~1 MB per connection, 64 MB over 64 idle readers.
-    const CAPACITY: usize = 512;
+    /// Independent locks: concurrent readers rarely wait for one another.
+    const SHARDS: usize = 16;
+    /// ~2 KB each (text and parse): at most ~8 MB in all.
+    const PER_SHARD: usize = 256;
+
+    fn shard(&self, id: &str) -> &Shard {
+        use std::hash::BuildHasher;
+        let n = self.hasher.hash_one(id) as usize % Self::SHARDS;
+        &self.shards[n]
+    }
 
     /// The image `doc` (a column's bytes, checked for UTF-8 only when parsed) holds.
-    fn parse(&mut self, id: &str, doc: &[u8]) -> StoreResult<Image> {
-        if let Some((text, image)) = self.by_id.get(id)
+    fn parse(&self, id: &str, doc: &[u8]) -> StoreResult<Image> {
+        if let Some((text, image)) = lock(self.shard(id)).get(id)
             && text.as_bytes() == doc
         {
             return Ok(image.clone());
         }
+        // Parsed outside the lock.
         let doc = std::str::from_utf8(doc)
             .map_err(|e| rusqlite::Error::from(rusqlite::types::FromSqlError::other(e)))?;
         let image: Image = from_doc(doc)?;
-        if self.by_id.len() >= Self::CAPACITY {
-            self.by_id.clear();
-        }
-        self.by_id
-            .insert(id.to_owned(), (doc.into(), image.clone()));
+        self.remember(id, doc.into(), image.clone());
         Ok(image)
+    }
+
+    /// Remembers that `doc` is the text of `image` (as parsed, or as just serialized: the
+    /// serialization parses back to the same value).
+    fn remember(&self, id: &str, doc: Box<str>, image: Image) {
+        let mut shard = lock(self.shard(id));
+        if shard.len() >= Self::PER_SHARD && !shard.contains_key(id) {
+            shard.clear();
+        }
+        match shard.get_mut(id) {
+            Some(entry) => *entry = (doc, image),
+            None => {
+                shard.insert(id.to_owned(), (doc, image));
+            }
+        }
     }
 }
 
@@ -489,6 +560,14 @@ fn glob_of(pattern: &str) -> String {
 }
 
 impl SqliteTx<'_> {
+    /// Records that the image's disk mappings name the snapshot (`image_snapshots`).
+    fn link_image_snapshot(&self, image_id: &str, snapshot_id: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO image_snapshots(image_id, snapshot_id) VALUES (?, ?) ON CONFLICT DO NOTHING")?
+            .execute([image_id, snapshot_id])?;
+        Ok(())
+    }
+
     /// [`Tx::image_listing_extras`] of a single image (every lookup by one id): primary-key
     /// probes, without the id map, the JSON array and `json_each` a page needs, which cost
     /// more than the probes themselves. Tags, usage and the share count come back from one
@@ -704,12 +783,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn image(&mut self, region_id: &str, id: &str) -> StoreResult<Option<Image>> {
-        let doc: Option<String> = self
+        let mut stmt = self
             .conn
-            .prepare_cached("SELECT doc FROM images WHERE region_id = ? AND id = ?")?
-            .query_row([region_id, id], |r| r.get(0))
-            .optional()?;
-        doc.map(|d| from_doc(&d)).transpose()
+            .prepare_cached("SELECT doc FROM images WHERE region_id = ? AND id = ?")?;
+        let mut rows = stmt.query([region_id, id])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        // Parsed in SQLite's own buffer, through the connection's memo of parsed documents.
+        let doc = row.get_ref(0)?;
+        Ok(Some(match self.parsed {
+            Some(parsed) => parsed.parse(id, doc.as_bytes().map_err(rusqlite::Error::from)?)?,
+            None => from_doc::<Image>(doc.as_str().map_err(rusqlite::Error::from)?)?,
+        }))
     }
 
     fn image_is_deleted(&mut self, region_id: &str, id: &str) -> StoreResult<bool> {
@@ -720,6 +806,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put_image(&mut self, image: &Image) -> StoreResult<()> {
+        let doc = to_doc(image)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO images(id, region_id, owner, name, family, status, os_type, arch, is_public, created_at, ready_at, deleted_at, doc)
@@ -742,16 +829,97 @@ impl Tx for SqliteTx<'_> {
                 image.created_at,
                 image.ready_at,
                 image.deleted_at,
-                to_doc(image)?
+                doc
             ])?;
+        // The next read of this document (DeleteImage after CreateImage, a completion round)
+        // finds its parse here instead of parsing the text written now.
+        if let Some(parsed) = self.parsed {
+            parsed.remember(&image.id, doc.into_boxed_str(), image.clone());
+        }
         for snapshot_id in image
             .disk_mappings
             .iter()
             .filter_map(|m| m.snapshot_id.as_deref())
         {
-            self.conn
-                .prepare_cached("INSERT INTO image_snapshots(image_id, snapshot_id) VALUES (?, ?) ON CONFLICT DO NOTHING")?
-                .execute([&image.id, snapshot_id])?;
+            self.link_image_snapshot(&image.id, snapshot_id)?;
+        }
+        Ok(())
+    }
+
+    fn update_image(&mut self, before: &Image, after: &Image) -> StoreResult<()> {
+        if before.region_id != after.region_id || before.id != after.id {
+            return self.put_image(after);
+        }
+        let doc = to_doc(after)?;
+        // Only the columns that differ: SQLite rewrites an index's entry (and runs the
+        // counters' trigger) only for the columns an UPDATE sets, and the upsert of
+        // `put_image` sets every one of them. DeleteImage sets `deleted_at` alone.
+        let (status, os_type, arch) = (
+            after.status.as_str(),
+            after.os_type.as_str(),
+            after.architecture.as_str(),
+        );
+        let columns: [(&str, bool, &dyn rusqlite::ToSql); 10] = [
+            ("owner", before.owner != after.owner, &after.owner),
+            ("name", before.name != after.name, &after.name),
+            ("family", before.family != after.family, &after.family),
+            ("status", before.status != after.status, &status),
+            ("os_type", before.os_type != after.os_type, &os_type),
+            ("arch", before.architecture != after.architecture, &arch),
+            (
+                "is_public",
+                before.is_public != after.is_public,
+                &after.is_public,
+            ),
+            (
+                "created_at",
+                before.created_at != after.created_at,
+                &after.created_at,
+            ),
+            (
+                "ready_at",
+                before.ready_at != after.ready_at,
+                &after.ready_at,
+            ),
+            (
+                "deleted_at",
+                before.deleted_at != after.deleted_at,
+                &after.deleted_at,
+            ),
+        ];
+        let mut sql = String::from("UPDATE images SET doc = ?");
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&doc];
+        for (column, changed, value) in columns {
+            if changed {
+                sql.push_str(", ");
+                sql.push_str(column);
+                sql.push_str(" = ?");
+                args.push(value);
+            }
+        }
+        sql.push_str(" WHERE region_id = ? AND id = ?");
+        args.push(&after.region_id);
+        args.push(&after.id);
+        if self.conn.prepare_cached(&sql)?.execute(&args[..])? == 0 {
+            // Not there after all: written whole.
+            return self.put_image(after);
+        }
+        drop(args);
+        if let Some(parsed) = self.parsed {
+            parsed.remember(&after.id, doc.into_boxed_str(), after.clone());
+        }
+        let linked = |image: &Image| -> Vec<String> {
+            image
+                .disk_mappings
+                .iter()
+                .filter_map(|m| m.snapshot_id.clone())
+                .collect()
+        };
+        let already = linked(before);
+        for snapshot_id in linked(after) {
+            if !already.contains(&snapshot_id) {
+                self.link_image_snapshot(&after.id, &snapshot_id)?;
+            }
         }
         Ok(())
     }
@@ -913,7 +1081,7 @@ impl Tx for SqliteTx<'_> {
             while let Some(row) = rows.next()? {
                 // Parsed in SQLite's own buffer, without copying the document out first.
                 let doc = row.get_ref(2)?;
-                items.push(match self.parsed.as_deref_mut() {
+                items.push(match self.parsed {
                     Some(parsed) => parsed.parse(
                         row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
                         doc.as_bytes().map_err(rusqlite::Error::from)?,
@@ -1045,6 +1213,39 @@ impl Tx for SqliteTx<'_> {
             "SELECT COUNT(*) FROM instances WHERE image_id = ? AND region_id = ?",
             &[&image_id, &region_id],
         )
+    }
+
+    fn deletion_facts(&mut self, region_id: &str, image_id: &str) -> StoreResult<DeletionFacts> {
+        // One statement for the five questions (each its own probe, as in `open_task`,
+        // `shared_accounts` and `instances_using_image`): DeleteImage asks them twice, on its
+        // read snapshot and in its write.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?3 AND +status IN ('Waiting', 'Processing')),
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?4 AND +status IN ('Waiting', 'Processing')),
+               EXISTS(SELECT 1 FROM tasks WHERE resource_id = ?1 AND action = ?5 AND +status IN ('Waiting', 'Processing')),
+               (SELECT COUNT(*) FROM image_shares WHERE image_id = ?1),
+               (SELECT COUNT(*) FROM instances WHERE image_id = ?1 AND region_id = ?2)",
+        )?;
+        let facts = stmt.query_row(
+            params![
+                image_id,
+                region_id,
+                TaskAction::CopyImage.as_str(),
+                TaskAction::ImportImage.as_str(),
+                TaskAction::ExportImage.as_str()
+            ],
+            |r| {
+                Ok(DeletionFacts {
+                    copying: r.get::<_, i64>(0)? != 0,
+                    importing: r.get::<_, i64>(1)? != 0,
+                    exporting: r.get::<_, i64>(2)? != 0,
+                    shared_accounts: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    instances_using: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                })
+            },
+        )?;
+        Ok(facts)
     }
 
     fn shared_accounts(&mut self, image_id: &str) -> StoreResult<u64> {
@@ -1190,13 +1391,20 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn disks_of_instance(&mut self, instance_id: &str) -> StoreResult<Vec<Disk>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT doc FROM disks WHERE instance_id = ? ORDER BY created_at, id",
-        )?;
-        let docs = stmt
-            .query_map([instance_id], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        docs.iter().map(|d| from_doc(d)).collect()
+        // Sorted here, not by `ORDER BY created_at, id`: an instance has a few disks, and
+        // SQLite sorted them in a temporary b-tree on every call (twice per CreateImage).
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc FROM disks WHERE instance_id = ?")?;
+        let mut rows = stmt.query([instance_id])?;
+        let mut disks: Vec<Disk> = Vec::new();
+        while let Some(row) = rows.next()? {
+            disks.push(from_doc(
+                row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?,
+            )?);
+        }
+        disks.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(disks)
     }
 
     fn find_disks(&mut self, q: &DiskQuery) -> StoreResult<Page<Disk>> {

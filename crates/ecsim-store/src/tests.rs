@@ -91,6 +91,9 @@ on_both_backends!(
     identity_policies_versions_and_generation,
     listing_totals_follow_every_change_and_extras_come_batched,
     listed_images_follow_every_write_of_their_document,
+    deletion_facts_answer_what_the_single_questions_do,
+    writes_read_the_image_as_committed_not_as_rolled_back,
+    update_image_leaves_what_put_image_leaves,
 );
 
 fn uuid_like() -> String {
@@ -618,6 +621,28 @@ fn instances_disks_and_snapshots_filter(db: &TestDb) {
     let of_instance = store.read(|tx| Ok(tx.disks_of_instance("i-1")?)).unwrap();
     assert_eq!(of_instance.len(), 2);
     assert_eq!(of_instance[0].id, "d-1");
+    // Oldest first, ties by id (bytewise), whatever order they were written in.
+    store
+        .write(|tx| {
+            for (id, at) in [
+                ("d-o3", 7),
+                ("d-oB", 5),
+                ("d-o1", 7),
+                ("d-oA", 5),
+                ("d-o0", 9),
+            ] {
+                tx.put_disk(&disk(id, "i-order", DiskType::Data, at))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let ordered: Vec<String> = store
+        .read(|tx| Ok(tx.disks_of_instance("i-order")?))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ordered, ["d-oA", "d-oB", "d-o1", "d-o3", "d-o0"]);
     let sq = |kind: DiskType| SnapshotQuery {
         owner: 1,
         region_id: "cn-hangzhou".into(),
@@ -1238,6 +1263,272 @@ fn copy_tasks_are_found_by_source(db: &TestDb) {
             .status,
         TaskStatus::Finished
     );
+}
+
+/// `Tx::update_image` (on SQLite: only the changed columns) leaves the image exactly as
+/// `Tx::put_image` does: every lookup, listing filter, counter, name check and due list sees
+/// the two alike, through every kind of change.
+fn update_image_leaves_what_put_image_leaves(db: &TestDb) {
+    let store = db.open();
+    // "m-u" changes through update_image, "m-p" the same way through put_image.
+    let mut u = image("m-u", Some(1), 10);
+    let mut p = image("m-p", Some(1), 10);
+    for img in [&mut u, &mut p] {
+        img.status = ImageStatus::Creating;
+        img.ready_at = Some(50);
+    }
+    store
+        .write(|tx| {
+            tx.put_image(&u)?;
+            tx.put_image(&p)?;
+            Ok(())
+        })
+        .unwrap();
+    type Change = (&'static str, fn(&mut Image));
+    let changes: Vec<Change> = vec![
+        ("completed", |i| {
+            i.status = ImageStatus::Available;
+            i.ready_at = None;
+            i.blob_sha256 = Some("blake3:00".into());
+        }),
+        ("renamed", |i| i.name.push_str("-renamed")),
+        ("family and os", |i| {
+            i.family = "fam".into();
+            i.os_type = OsType::Windows;
+            i.architecture = Architecture::Arm64;
+        }),
+        ("published", |i| i.is_public = true),
+        ("deprecated and private", |i| {
+            i.is_public = false;
+            i.status = ImageStatus::Deprecated;
+        }),
+        ("another snapshot", |i| {
+            let mut m = i.disk_mappings[0].clone();
+            m.snapshot_id = Some(format!("s-extra-{}", i.id));
+            m.kind = DiskType::Data;
+            i.disk_mappings.push(m);
+        }),
+        ("new owner", |i| i.owner = Some(2)),
+        ("created earlier", |i| i.created_at = 5),
+        ("nothing", |_| {}),
+        ("deleted", |i| i.deleted_at = Some(99)),
+        ("back", |i| i.deleted_at = None),
+    ];
+    let queries = |id: &str, name: &str| -> Vec<(String, ImageQuery)> {
+        let mut out = Vec::new();
+        for caller in [1, 2, 3] {
+            for statuses in [
+                vec![],
+                vec![ImageStatus::Available],
+                vec![ImageStatus::Creating],
+                vec![ImageStatus::Deprecated],
+            ] {
+                let mut q = query(caller);
+                q.statuses = statuses.clone();
+                out.push((format!("caller {caller} statuses {statuses:?}"), q.clone()));
+                q.owners = OwnerSet {
+                    community: true,
+                    ..Default::default()
+                };
+                out.push((format!("caller {caller} community {statuses:?}"), q));
+            }
+        }
+        let mut q = query(1);
+        q.name_contains = Some(name.into());
+        out.push(("by name".into(), q));
+        let mut q = query(2);
+        q.snapshot_id = Some(format!("s-extra-{id}"));
+        out.push(("by snapshot".into(), q));
+        let mut q = query(2);
+        q.family = Some("fam".into());
+        q.os_type = Some(OsType::Windows);
+        q.architecture = Some(Architecture::Arm64);
+        out.push(("by family, os and arch".into(), q));
+        let mut q = query(2);
+        q.created_from = Some(1);
+        q.created_to = Some(7);
+        out.push(("created between".into(), q));
+        out
+    };
+    for (what, change) in changes {
+        let before_u = u.clone();
+        change(&mut u);
+        change(&mut p);
+        store
+            .write(|tx| {
+                tx.update_image(&before_u, &u)?;
+                tx.put_image(&p)?;
+                Ok(())
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(tx.image("cn-hangzhou", "m-u")?.as_ref(), Some(&u), "{what}");
+                assert_eq!(tx.image("cn-hangzhou", "m-p")?.as_ref(), Some(&p), "{what}");
+                for ((label, qu), (_, qp)) in queries("m-u", &u.name)
+                    .into_iter()
+                    .zip(queries("m-p", &p.name))
+                {
+                    let has = |q: &ImageQuery, tx: &mut dyn Tx, id: &str| -> StoreResult<bool> {
+                        Ok(tx.find_images(q)?.items.iter().any(|i| i.id == id))
+                    };
+                    let (in_u, in_p) = (has(&qu, tx, "m-u")?, has(&qp, tx, "m-p")?);
+                    assert_eq!(in_u, in_p, "{what}: {label}");
+                    // Totals come from the counters once a page is full.
+                    let mut first = qu.clone();
+                    first.limit = 1;
+                    let listed = tx.find_images(&qu)?.items.len() as u64;
+                    assert_eq!(
+                        tx.find_images(&first)?.total,
+                        listed,
+                        "{what}: {label} total"
+                    );
+                }
+                for owner in [1, 2] {
+                    assert_eq!(
+                        tx.image_name_taken(owner, "cn-hangzhou", &u.name, None)?,
+                        tx.image_name_taken(owner, "cn-hangzhou", &p.name, None)?,
+                        "{what}: name of owner {owner}"
+                    );
+                }
+                let due: Vec<String> = tx.due_images(100)?.into_iter().map(|i| i.id).collect();
+                assert_eq!(
+                    due.contains(&"m-u".to_string()),
+                    due.contains(&"m-p".to_string()),
+                    "{what}: due"
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+    // An image that is not there is written whole.
+    let fresh = image("m-fresh", Some(1), 1);
+    store
+        .write(|tx| Ok(tx.update_image(&fresh, &fresh)?))
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", "m-fresh")?))
+            .unwrap(),
+        Some(fresh)
+    );
+}
+
+/// A write transaction reads an image exactly as the database holds it: what an earlier write
+/// (or this one) put, never what a rolled-back one did (SQLite's writer remembers the documents
+/// it wrote; a remembered parse must never outlive its text).
+fn writes_read_the_image_as_committed_not_as_rolled_back(db: &TestDb) {
+    let store = db.open();
+    let read_in_write = || {
+        store
+            .write(|tx| Ok(tx.image("cn-hangzhou", "m-w")?))
+            .unwrap()
+            .unwrap()
+    };
+    let mut img = image("m-w", Some(1), 1);
+    store.write(|tx| Ok(tx.put_image(&img)?)).unwrap();
+    assert_eq!(read_in_write(), img);
+    img.name = "second".into();
+    let read_back = store
+        .write(|tx| {
+            tx.put_image(&img)?;
+            Ok(tx.image("cn-hangzhou", "m-w")?)
+        })
+        .unwrap();
+    assert_eq!(read_back, Some(img.clone()));
+    let committed = img.clone();
+    img.name = "rolled back".into();
+    let refused: Result<(), ApiError> = store.write(|tx| {
+        tx.put_image(&img)?;
+        assert_eq!(tx.image("cn-hangzhou", "m-w")?.as_ref(), Some(&img));
+        Err(ApiError::new(Code::InternalError))
+    });
+    assert!(refused.is_err());
+    assert_eq!(read_in_write(), committed);
+    assert_eq!(
+        store
+            .read(|tx| Ok(tx.image("cn-hangzhou", "m-w")?))
+            .unwrap(),
+        Some(committed)
+    );
+}
+
+/// `Tx::deletion_facts` (one statement on SQLite) says what `open_task`, `shared_accounts` and
+/// `instances_using_image` say, in every state they can be in.
+fn deletion_facts_answer_what_the_single_questions_do(db: &TestDb) {
+    let store = db.open();
+    let facts = |id: &str| {
+        store
+            .read(|tx| {
+                let single = ecsim_core::rules::DeletionFacts {
+                    copying: tx.open_task(id, TaskAction::CopyImage)?.is_some(),
+                    importing: tx.open_task(id, TaskAction::ImportImage)?.is_some(),
+                    exporting: tx.open_task(id, TaskAction::ExportImage)?.is_some(),
+                    shared_accounts: tx.shared_accounts(id)?,
+                    instances_using: tx.instances_using_image("cn-hangzhou", id)?,
+                };
+                let together = tx.deletion_facts("cn-hangzhou", id)?;
+                assert_eq!(together, single, "{id}");
+                Ok(together)
+            })
+            .unwrap()
+    };
+    store
+        .write(|tx| {
+            tx.put_image(&image("m-d", Some(1), 1))?;
+            tx.put_image(&image("m-other", Some(1), 2))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(facts("m-d"), ecsim_core::rules::DeletionFacts::default());
+    // Tasks on it: open ones count, a finished one and another image's do not.
+    let mut n = 0;
+    for (action, status) in [
+        (TaskAction::CopyImage, TaskStatus::Waiting),
+        (TaskAction::ImportImage, TaskStatus::Processing),
+        (TaskAction::ExportImage, TaskStatus::Finished),
+    ] {
+        n += 1;
+        let mut t = task(&format!("t-{n}"), n);
+        t.action = action;
+        t.status = status;
+        t.resource_id = "m-d".into();
+        store.write(|tx| Ok(tx.put_task(&t)?)).unwrap();
+    }
+    let mut other = task("t-other", 9);
+    other.action = TaskAction::ExportImage;
+    other.resource_id = "m-other".into();
+    store.write(|tx| Ok(tx.put_task(&other)?)).unwrap();
+    let got = facts("m-d");
+    assert!(got.copying && got.importing && !got.exporting, "{got:?}");
+    // Shares and instances: those of this image in this region only.
+    store
+        .write(|tx| {
+            tx.share_image("m-d", 2, 1)?;
+            tx.share_image("m-d", 3, 1)?;
+            tx.share_image("m-other", 4, 1)?;
+            tx.put_instance(&instance("i-1", "a", "m-d", 1))?;
+            tx.put_instance(&instance("i-2", "b", "m-d", 2))?;
+            tx.put_instance(&instance("i-3", "c", "m-other", 3))?;
+            let mut elsewhere = instance("i-4", "d", "m-d", 4);
+            elsewhere.region_id = "cn-beijing".into();
+            tx.put_instance(&elsewhere)?;
+            Ok(())
+        })
+        .unwrap();
+    let got = facts("m-d");
+    assert_eq!(
+        (got.shared_accounts, got.instances_using),
+        (2, 2),
+        "{got:?}"
+    );
+    // Inside a write transaction too.
+    let in_write = store
+        .write(|tx| Ok(tx.deletion_facts("cn-hangzhou", "m-d")?))
+        .unwrap();
+    assert_eq!(in_write, got);
+    facts("m-other");
+    facts("m-unknown");
 }
 
 fn ram_user(id: &str, name: &str) -> RamUser {

@@ -292,6 +292,77 @@ fn a_clone_onto_an_existing_blob_replaces_it() {
     );
 }
 
+/// A source whose file has as many names as the filesystem allows gets a fresh file under its
+/// own name, and clones go on linking (to that): the same bytes everywhere, nothing streamed,
+/// no temporary name left. A source whose bytes no longer match their record is not renewed
+/// into links: its clone streams (and the caller's check fails it).
+#[test]
+fn a_source_at_the_link_limit_is_renewed_and_clones_stay_links() {
+    let tmp = TempDir::new();
+    let store = DirStore::open(tmp.path()).expect("open").with_link_limit(3);
+    let data = pattern(1 << 20);
+    let src = id("cn-hangzhou", "m-src");
+    let info = store
+        .put(&src, &mut data.as_slice(), &mut Transfer::new())
+        .expect("put");
+    let dir = tmp.path().join("blobs/cn-hangzhou");
+    let inode = |key: &str| fs::metadata(dir.join(key)).expect("stat").ino();
+    let first = inode("m-src");
+    for n in 1..=5 {
+        let dst = id("cn-hangzhou", &format!("m-dst{n}"));
+        let cloned = store
+            .clone_blob(&src, &dst, Some(&info.checksum), &mut Transfer::new())
+            .expect("clone");
+        assert!(cloned.linked, "clone {n} is a link");
+        assert_eq!(cloned.info, info, "clone {n}");
+        assert_eq!(
+            store.checksum(&dst, Algorithm::DEFAULT).expect("sum"),
+            info.checksum
+        );
+    }
+    // At most 3 names per file: the first holds the source's and 2 clones', then a new file.
+    assert_eq!(inode("m-dst1"), first);
+    assert_eq!(inode("m-dst2"), first);
+    assert_ne!(inode("m-src"), first);
+    assert_eq!(inode("m-dst3"), inode("m-dst4"));
+    assert_eq!(
+        store.checksum(&src, Algorithm::DEFAULT).expect("sum"),
+        info.checksum
+    );
+    assert!(
+        entries(&dir).iter().all(|e| e.starts_with("m-")),
+        "{:?}",
+        entries(&dir)
+    );
+
+    // Recorded bytes that are not what the file holds: no link to a renewed file.
+    let other = id("cn-hangzhou", "m-other");
+    store
+        .put(&other, &mut b"other bytes".as_slice(), &mut Transfer::new())
+        .expect("put");
+    for n in 1..=2 {
+        store
+            .clone_blob(
+                &other,
+                &id("cn-hangzhou", &format!("m-o{n}")),
+                None,
+                &mut Transfer::new(),
+            )
+            .expect("clone");
+    }
+    let wrong = info.checksum.clone();
+    let cloned = store
+        .clone_blob(
+            &other,
+            &id("cn-hangzhou", "m-o3"),
+            Some(&wrong),
+            &mut Transfer::new(),
+        )
+        .expect("clone");
+    assert!(!cloned.linked, "streamed");
+    assert_ne!(cloned.info.checksum, wrong);
+}
+
 #[test]
 fn throttled_clone_streams_and_checksums() {
     let tmp = TempDir::new();

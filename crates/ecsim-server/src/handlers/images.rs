@@ -2,10 +2,10 @@
 
 use super::{Ctx, Reply, dry_run_gate, idempotent};
 use crate::args::{Paging, comma_list, required, tag_filters, tags_to_attach};
-use crate::blobs::{self, SourceBlob};
+use crate::blobs::{self, Batch, Plan};
 use crate::present::{FamilyImage, ImageView, ImagesPage, object};
 use crate::state::AppState;
-use ecsim_blob::{BlobId, CloneJob};
+use ecsim_blob::BlobId;
 use ecsim_core::catalog;
 use ecsim_core::clock::parse_time;
 use ecsim_core::ids::new_id;
@@ -645,68 +645,58 @@ fn prepare_instant(ctx: &Ctx<'_>, instance_id: &str, name: Option<&str>) -> Opti
         sources.insert(key, source);
     }
     let image_id = new_id("m", region);
-    let mut snapshots = HashMap::new();
-    // (source, destination, the snapshot it is for: `None` for the image)
-    let mut jobs: Vec<(&SourceBlob, BlobId, Option<String>)> = Vec::new();
+    // The clones, in one batch as the completion worker runs them: each disk's bytes to its
+    // snapshot, the system disk's also to the image.
+    let mut batch = Batch::default();
+    // Per disk: its id, its snapshot and the job cloning its bytes (none for a disk made from
+    // no image: no bytes and no checksum, as the completion worker records).
+    let mut planned: Vec<(String, PreparedSnapshot, Plan)> = Vec::new();
+    // Set with the system disk's (found above).
+    let mut image_plan = Plan::Failed;
     for disk in &disks {
         let id = new_id("s", region);
+        let mut plan = Plan::Nothing;
         if let Some(image) = &disk.image_id {
             let source = sources.get(&(disk.region_id.clone(), image.clone()))?;
-            jobs.push((
-                source,
-                blobs::blob_id(&disk.region_id, &id).ok()?,
-                Some(id.clone()),
-            ));
+            plan = batch.add(Ok(source.clone()), &disk.region_id, &id);
             if disk.id == system.id {
-                jobs.push((source, blobs::blob_id(region, &image_id).ok()?, None));
+                image_plan = batch.add(Ok(source.clone()), region, &image_id);
             }
         }
-        snapshots.insert(
-            disk.id.clone(),
-            PreparedSnapshot {
-                id,
-                region: disk.region_id.clone(),
-                source_image: disk.image_id.clone(),
-                // Filled in below from its clone; a disk made from no image has no bytes (and
-                // no checksum, as the completion worker records).
-                checksum: None,
-            },
-        );
+        // A destination that cannot even be named: nothing is cloned yet.
+        if matches!(plan, Plan::Failed) {
+            return None;
+        }
+        let snapshot = PreparedSnapshot {
+            id,
+            region: disk.region_id.clone(),
+            source_image: disk.image_id.clone(),
+            checksum: None,
+        };
+        planned.push((disk.id.clone(), snapshot, plan));
     }
-    let clone_jobs: Vec<CloneJob<'_>> = jobs
+    if matches!(image_plan, Plan::Failed) {
+        return None;
+    }
+    // Whatever happens, each destination may exist once the batch has run.
+    let mut blobs_written: Vec<(BlobId, Option<String>)> = planned
         .iter()
-        .map(|(source, dst, _)| CloneJob {
-            src: &source.id,
-            dst,
-            src_checksum: source.checksum.as_deref(),
-        })
+        .filter_map(|(_, s, plan)| Some((batch.destination(*plan)?.clone(), Some(s.id.clone()))))
         .collect();
-    let results = ctx.app.blobs.clone_blobs(&clone_jobs);
-    let mut blobs_written = Vec::new();
-    let mut image_checksum = None;
-    let mut failed = false;
-    for ((source, dst, snapshot), result) in jobs.iter().zip(results) {
-        let checked = result
-            .map_err(|e| e.to_string())
-            .and_then(|cloned| crate::worker::verified(source.checksum.as_deref(), &cloned));
-        // Whatever happened, a destination may exist now.
-        blobs_written.push((dst.clone(), snapshot.clone()));
-        match (checked, snapshot) {
-            (Ok(sum), None) => image_checksum = Some(sum),
-            (Ok(sum), Some(id)) => {
-                if let Some(s) = snapshots.values_mut().find(|s| &s.id == id) {
-                    s.checksum = Some(sum);
-                }
-            }
-            (Err(err), _) => {
-                tracing::warn!(error = %err, target = %dst, "cloning bytes for an instant CreateImage failed");
-                failed = true;
-            }
-        }
+    blobs_written.extend(batch.destination(image_plan).map(|dst| (dst.clone(), None)));
+    let done = batch.run(ctx.app);
+    let image_bytes = done.of(image_plan);
+    let mut failed = !image_bytes.succeeded();
+    let mut snapshots = HashMap::new();
+    for (disk_id, mut snapshot, plan) in planned {
+        let bytes = done.of(plan);
+        failed |= !bytes.succeeded();
+        snapshot.checksum = bytes.checksum();
+        snapshots.insert(disk_id, snapshot);
     }
     let prepared = Prepared {
         image_id,
-        image_checksum: image_checksum.unwrap_or_default(),
+        image_checksum: image_bytes.checksum().unwrap_or_default(),
         snapshots,
         blobs: blobs_written,
     };
@@ -778,16 +768,16 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
                     (m, base, None)
                 }
             };
-            // Spec §3.2: ImdsSupport defaults to the source image's value for an instance, v1 for snapshots.
-            let inherited_imds = if from_instance {
-                base_imds(tx, ctx, base_image_id.as_deref())?
-            } else {
-                None
-            };
             // A deleted base image still describes the OS on the disk, so tombstones count.
             let base = match base_image_id {
                 Some(base_id) => tx.image(ctx.region_id(), &base_id)?,
                 None => None,
+            };
+            // Spec §3.2: ImdsSupport defaults to the source image's value for an instance, v1 for snapshots.
+            let inherited_imds = if from_instance {
+                base.as_ref().map(|b| b.imds_support.clone())
+            } else {
+                None
             };
             let size = mappings
                 .iter()
@@ -893,17 +883,6 @@ pub fn create_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         ctx.app.completions.notify_one();
     }
     Ok(reply)
-}
-
-fn base_imds(
-    tx: &mut dyn Tx,
-    ctx: &Ctx<'_>,
-    base_id: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    Ok(match base_id {
-        Some(id) => tx.image(ctx.region_id(), id)?.map(|b| b.imds_support),
-        None => None,
-    })
 }
 
 /// The caller's own, not deleted image in the request's region, else `InvalidImageId.NotFound`.
@@ -1045,11 +1024,12 @@ pub fn delete_image_refusal(ctx: &Ctx<'_>) -> Result<Option<Reply>, ApiError> {
 pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (image_id, force) = delete_image_params(ctx.params)?;
     let release = ctx.app.store.write(|tx| {
-        let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
+        let Some((before, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
             return Ok(None);
         };
+        let mut image = before.clone();
         image.deleted_at = Some(ctx.now);
-        tx.put_image(&image)?;
+        tx.update_image(&before, &image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
         // Instances still running from it (Force), copies and snapshots still reading it need
         // its bytes; decided here, it holds after the commit (references only decrease now).
@@ -1087,13 +1067,7 @@ fn deletion_facts(
     let Some(image) = image else {
         return Err(ApiError::new(Code::InvalidImageIdNotFound));
     };
-    let facts = DeletionFacts {
-        copying: tx.open_task(&image.id, TaskAction::CopyImage)?.is_some(),
-        importing: tx.open_task(&image.id, TaskAction::ImportImage)?.is_some(),
-        exporting: tx.open_task(&image.id, TaskAction::ExportImage)?.is_some(),
-        shared_accounts: tx.shared_accounts(&image.id)?,
-        instances_using: tx.instances_using_image(&image.region_id, &image.id)?,
-    };
+    let facts = tx.deletion_facts(&image.region_id, &image.id)?;
     rules::check_delete(&image, &facts, force)?;
     Ok(Some((image, facts)))
 }

@@ -247,3 +247,26 @@ fn a_refused_write_rolls_back_without_a_sync() {
     assert_eq!(lock(&durable).len(), before);
     assert_eq!(store.read(|tx| Ok(tx.meta("refused")?)).unwrap(), None);
 }
+
+/// A write whose closure panics rolls back; the writer connection is left outside any
+/// transaction, so the next write works.
+#[test]
+fn a_panicking_write_rolls_back_and_the_next_write_works() {
+    let dir = crate::tests::temp_dir("group-commit-panic");
+    let (store, durable, _, _) = recording_store(&dir);
+    let before = lock(&durable).len();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: Result<(), ApiError> = store.write(|tx| {
+            tx.set_meta("panicked", "x")?;
+            panic!("a handler bug");
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(lock(&durable).len(), before);
+    put(&store, "after").unwrap();
+    assert_eq!(store.read(|tx| Ok(tx.meta("panicked")?)).unwrap(), None);
+    assert_eq!(
+        store.read(|tx| Ok(tx.meta("after")?)).unwrap().as_deref(),
+        Some("acknowledged")
+    );
+}
