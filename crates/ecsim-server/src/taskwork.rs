@@ -434,13 +434,14 @@ fn export(
             Err(e) => return failed("InternalError", e),
         }
     }
-    let total = disks
+    let sizes: Vec<u64> = disks
         .iter()
         .map(|d| app.blobs.size(&d.blob).unwrap_or(0))
-        .sum();
+        .collect();
+    let total = sizes.iter().sum();
     let mut rep = reporter(app, task, total, cancel);
     let mut offset = 0;
-    for disk in &disks {
+    for (disk, size) in disks.iter().zip(sizes) {
         let local = match app.blobs.local(&disk.blob) {
             Ok(l) => l,
             Err(e) => return failed("ExportImageFailed", e),
@@ -471,7 +472,7 @@ fn export(
             cancel,
         );
         match exported {
-            Ok(()) => offset += app.blobs.size(&disk.blob).unwrap_or(0),
+            Ok(()) => offset += size,
             Err(_) if cancel.load(Ordering::SeqCst) => return Outcome::Cancelled,
             Err(e) => return failed("ExportImageFailed", e),
         }

@@ -234,14 +234,6 @@ pub trait Tx: IdentityTx {
         Ok(self.image(region_id, id)?.is_some_and(|i| i.is_deleted()))
     }
     fn put_image(&mut self, image: &Image) -> StoreResult<()>;
-    /// Writes `after` over `before`, the image as this transaction read it (same region and
-    /// id): the same result as [`Tx::put_image`] of `after`, which a backend may reach by
-    /// writing only what changed (on SQLite, only the columns that differ and the indexes that
-    /// hold them, instead of an upsert of every column).
-    fn update_image(&mut self, before: &Image, after: &Image) -> StoreResult<()> {
-        let _ = before;
-        self.put_image(after)
-    }
     fn find_images(&mut self, query: &ImageQuery) -> StoreResult<Page<Image>>;
     /// What a listing shows beside each of these images of the region, in the same order.
     /// `count_shares`: whether `shared_accounts` is wanted (DescribeImages shows it for the

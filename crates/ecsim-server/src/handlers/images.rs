@@ -1024,12 +1024,11 @@ pub fn delete_image_refusal(ctx: &Ctx<'_>) -> Result<Option<Reply>, ApiError> {
 pub fn delete_image(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (image_id, force) = delete_image_params(ctx.params)?;
     let release = ctx.app.store.write(|tx| {
-        let Some((before, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
+        let Some((mut image, facts)) = deletion_facts(tx, ctx, image_id, force)? else {
             return Ok(None);
         };
-        let mut image = before.clone();
         image.deleted_at = Some(ctx.now);
-        tx.update_image(&before, &image)?;
+        tx.put_image(&image)?;
         tx.remove_all_tags(ResourceType::Image, &image.id)?;
         // Instances still running from it (Force), copies and snapshots still reading it need
         // its bytes; decided here, it holds after the commit (references only decrease now).
